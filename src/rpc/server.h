@@ -1,0 +1,59 @@
+/*
+ * server.h - the RPC server: listeners, the event loop, the worker pool and
+ * the interface registry. Connections and associations live in assoc.c;
+ * the loop only moves bytes and hands whole calls to workers.
+ */
+#ifndef CERTA_RPC_SERVER_H
+#define CERTA_RPC_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpc/auth.h"
+#include "rpc/iface.h"
+#include "util/err.h"
+
+typedef struct rpc_server rpc_server_t;
+
+typedef struct rpc_server_config {
+	unsigned workers;          /* threads running calls (0 = number of CPUs) */
+	unsigned max_connections;  /* beyond this, new connections are closed at once */
+	uint16_t max_recv_frag;    /* largest fragment accepted; negotiated down (default 5840) */
+	size_t max_stub;           /* largest reassembled request stub (default 4 MiB) */
+	unsigned idle_timeout_s;   /* close connections idle this long (0 = never) */
+} rpc_server_config_t;
+
+/* Which interfaces a listener serves: the endpoint-mapper port serves the
+ * interfaces registered with RPC_LISTEN_EPM; the dynamic port the others. */
+enum rpc_listen_role { RPC_LISTEN_EPM = 1, RPC_LISTEN_DYNAMIC = 2 };
+
+/* Hooks let higher layers act on authentication without rpc/ knowing them.
+ * on_auth is called when a security context completes (status CERR_OK) or fails;
+ * a non-OK return from it refuses the caller as Windows does when token creation
+ * fails (bind_nak reason invalid_checksum on a bind, fault access denied later). */
+typedef struct rpc_server_hooks {
+	void *arg;
+	cerr_t (*on_auth)(void *arg, const rpc_conn_info_t *conn, cerr_t status);
+} rpc_server_hooks_t;
+
+rpc_server_t *rpc_server_new(const rpc_server_config_t *cfg);
+void rpc_server_free(rpc_server_t *s);
+void rpc_server_set_hooks(rpc_server_t *s, const rpc_server_hooks_t *hooks);
+/* rpc_server_add_iface registers iface (borrowed; must outlive s) on listeners of role. */
+cerr_t rpc_server_add_iface(rpc_server_t *s, const rpc_iface_t *iface, int roles);
+/* rpc_server_add_auth registers an acceptor for provider->auth_type (borrowed). */
+cerr_t rpc_server_add_auth(rpc_server_t *s, const rpc_auth_provider_t *provider);
+/* rpc_server_listen binds addr:port (port 0 = any) and reports the port bound. */
+cerr_t rpc_server_listen(rpc_server_t *s, const char *addr, uint16_t port, enum rpc_listen_role role,
+			 uint16_t *out_port);
+/* rpc_server_foreach_endpoint lists (iface, role, port) for every registered
+ * interface and every listener serving it; used by the endpoint mapper. */
+typedef void (*rpc_endpoint_fn)(void *arg, const rpc_iface_t *iface, enum rpc_listen_role role,
+				uint16_t port);
+void rpc_server_foreach_endpoint(rpc_server_t *s, rpc_endpoint_fn fn, void *arg);
+/* rpc_server_run serves until rpc_server_stop; returns CERR_OK after a clean stop. */
+cerr_t rpc_server_run(rpc_server_t *s);
+/* rpc_server_stop may be called from a signal handler. */
+void rpc_server_stop(rpc_server_t *s);
+
+#endif
