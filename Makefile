@@ -1,0 +1,36 @@
+# Makefile - certa's front door. Thin on purpose: Meson builds, the scripts
+# in scripts/ install packages and run suites; this file only names the steps.
+#   make run    install what is missing, build a release, run certad on ./state
+#   make test   build with ASan/UBSan, run unit + integration suites, print
+#               one "N passed, N failed" line
+#   make fuzz   run every fuzz target for 60 s from its seed corpus
+#   make clean  remove build/ (./state, the CA and its accounts, is kept)
+
+SHELL := /bin/bash
+RELEASE := build/release
+TESTDIR := build/test
+
+.PHONY: all build run test fuzz clean
+
+all: build
+
+# werror is off for the release build only: -O3 can raise warnings that the
+# sanitizer build (where -Werror is enforced) does not, and a user's first
+# `make run` should not fail on them.
+build:
+	@scripts/deps.sh run
+	@scripts/setup-build.sh $(RELEASE) --buildtype=release -Dtests=false -Dwerror=false
+	@ninja -C $(RELEASE)
+
+run: build
+	exec $(RELEASE)/src/cli/certad --state ./state
+
+test:
+	@scripts/deps.sh test
+	@scripts/test.sh $(TESTDIR)
+
+fuzz:
+	@scripts/fuzz.sh
+
+clean:
+	rm -rf build
