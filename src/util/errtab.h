@@ -26,6 +26,10 @@ CERR_X(CERR_INTERNAL,      INTERNAL, 15, "CERTA_E_INTERNAL", "internal error")
 CERR_X(CERR_AGAIN,         INTERNAL, 16, "CERTA_E_AGAIN", "operation would block; try again")
 CERR_X(CERR_PROTOCOL,      INTERNAL, 17, "CERTA_E_PROTOCOL", "peer violated the protocol")
 CERR_X(CERR_TIMEOUT,       INTERNAL, 18, "CERTA_E_TIMEOUT", "operation timed out")
+/* RPC client outcomes (rpc/client.c): the raw reason/status travels in rpc_client_error_t */
+CERR_X(CERR_RPC_BIND_NAK,  INTERNAL, 30, "CERTA_E_RPC_BIND_NAK", "the server rejected the bind (bind_nak)")
+CERR_X(CERR_RPC_CTX_REJECTED, INTERNAL, 31, "CERTA_E_RPC_CTX_REJECTED", "the server rejected the presentation context (interface or transfer syntax not supported)")
+CERR_X(CERR_RPC_FAULT,     INTERNAL, 32, "CERTA_E_RPC_FAULT", "the server answered the call with a fault of unknown status")
 
 /* NTSTATUS (MS-ERREF 2.3.1) */
 CERR_X(CERR_STATUS_SUCCESS,              NTSTATUS, 0x00000000, "STATUS_SUCCESS", "The operation completed successfully.")
