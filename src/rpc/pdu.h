@@ -42,6 +42,24 @@ enum rpc_ptype {
 
 #define RPC_HDR_LEN 16
 #define RPC_SEC_TRAILER_LEN 8
+#define RPC_REQUEST_HDR_LEN 24  /* common header + alloc_hint, p_cont_id, opnum */
+#define RPC_RESPONSE_HDR_LEN 24 /* common header + alloc_hint, p_cont_id, cancel_count, reserved */
+#define RPC_FAULT_LEN 32        /* a whole fault PDU without extended error info (MS-RPCE 2.2.2.8) */
+#define RPC_AUTH_PAD_ALIGN 16   /* stub + auth padding is a multiple of this (MS-RPCE 2.2.2.11) */
+
+/* drep[0] high nibble: integer representation (C706 14.2.5); 1 = little-endian */
+#define RPC_DREP_LE 0x10
+
+/* fault flags (the C706 reserved byte; MS-RPCE 2.2.2.8) */
+#define RPC_FAULT_FLAG_EXTENDED_ERROR 0x01
+
+/* transfer syntax versions (the UUIDs are in iface.h) */
+#define RPC_NDR20_VERSION 2u
+#define RPC_NDR64_VERSION 1u
+
+/* MS-RPCE 2.2.1.1.2: a bind_nak carrying this signature has extended error
+ * information (MS-EERR) after it. 90740320-fad0-11d3-82d7-009027b130ab */
+extern const guid_t RPC_BIND_NAK_EEINFO_SIGNATURE;
 
 /* auth types and levels (MS-RPCE 2.2.1.1.7, 2.2.1.1.8) */
 enum rpc_auth_type {
@@ -190,18 +208,34 @@ typedef struct rpc_pdu {
 } rpc_pdu_t;
 
 /* rpc_pdu_peek_length reads frag_length from the first 16 bytes of a PDU
- * (the buffered stream) without decoding the rest. Fails on a header that
- * cannot begin a valid PDU (wrong version, frag_length < 16). */
+ * (the buffered stream) without decoding the rest, honouring drep. Returns
+ * CERR_TRUNCATED when len < 16 (read more), CERR_MALFORMED on a header that
+ * cannot begin a valid PDU (wrong version, bad drep, frag_length < 16). */
 cerr_t rpc_pdu_peek_length(const uint8_t *data, size_t len, uint16_t *out_frag_length);
 
 /* rpc_pdu_decode parses exactly one whole PDU (frag_length bytes) into out;
  * arrays are allocated from a; cursors in out point into data, which must
- * outlive out. Returns CERR_TRUNCATED / CERR_MALFORMED / CERR_LIMIT on bad input. */
+ * outlive out. Returns CERR_TRUNCATED / CERR_MALFORMED / CERR_LIMIT on bad input
+ * (TRUNCATED only when len < 16 or len < frag_length; a frag_length shorter
+ * than len is MALFORMED), CERR_UNSUPPORTED for an rpc_vers other than 5.0/5.1
+ * or a PTYPE that is not connection-oriented, CERR_INVALID_ARG when a PDU
+ * needing arrays is decoded with a == NULL, CERR_NOMEM.
+ * On any failure after the 16-byte header was read, out->hdr holds it (so the
+ * caller can answer call_id, e.g. bind_nak protocol_version_not_supported);
+ * the rest of out is unspecified.
+ * Stub cursors (request/response/fault) have their base at the stub start,
+ * for NDR alignment, and the byte order from drep. Padding between the body
+ * and the sec_trailer must be exactly auth_pad_length bytes for PDUs other
+ * than request/response/fault/auth3 (no trailing bytes without a trailer). */
 cerr_t rpc_pdu_decode(arena_t *a, const uint8_t *data, size_t len, rpc_pdu_t *out);
 
 /* ---- encoding. Each writes one complete PDU (header with frag_length and
- * auth_length filled in) into b. Where an auth trailer is given, the caller's
- * auth_value bytes are appended after it as they are (tokens on bind legs). ---- */
+ * auth_length filled in) into b, appending at b->len. Where an auth trailer is
+ * given, the caller's auth_value bytes are appended after it as they are
+ * (tokens on bind legs). Integers are written in the byte order h->drep says.
+ * Returns CERR_INVALID_ARG for a bad header (rpc_vers not 5.0/5.1, drep) or
+ * argument, CERR_LIMIT when the PDU would exceed 65535 bytes or b's cap. On
+ * failure the bytes appended to b are unspecified: discard b. ---- */
 
 typedef struct rpc_out_auth {
 	uint8_t auth_type;
@@ -211,15 +245,30 @@ typedef struct rpc_out_auth {
 	size_t token_len;
 } rpc_out_auth_t;
 
+/* rpc_pdu_init_hdr fills h for version 5.0, little-endian drep (10 00 00 00). */
 void rpc_pdu_init_hdr(rpc_hdr_t *h, uint8_t ptype, uint8_t flags, uint32_t call_id);
+/* rpc_pdu_encode_bind writes an alter_context when h->ptype is
+ * RPC_PTYPE_ALTER_CONTEXT, else a bind. */
 cerr_t rpc_pdu_encode_bind(buf_t *b, const rpc_hdr_t *h, uint16_t max_xmit, uint16_t max_recv,
 			   uint32_t assoc_group, const rpc_ctx_elem_t *ctx, uint8_t n_ctx,
 			   const rpc_out_auth_t *auth);
+/* rpc_pdu_encode_bind_ack writes an alter_context_resp when h->ptype is
+ * RPC_PTYPE_ALTER_CONTEXT_RESP, else a bind_ack. sec_addr NULL or "" is sent
+ * as length 0 (as Windows does in alter_context_resp); otherwise as
+ * strlen + 1 bytes including the NUL, then padding to 4 from the PDU start. */
 cerr_t rpc_pdu_encode_bind_ack(buf_t *b, const rpc_hdr_t *h, uint16_t max_xmit, uint16_t max_recv,
 			       uint32_t assoc_group, const char *sec_addr,
 			       const rpc_ctx_result_elem_t *res, uint8_t n_res, const rpc_out_auth_t *auth);
+/* rpc_pdu_encode_bind_nak writes reason, one supported version (5.0) and three
+ * zero bytes: 24 bytes in all, as Windows answers (pinned by Samba's
+ * python/samba/tests/dcerpc/raw_protocol.py, run against Windows). */
 cerr_t rpc_pdu_encode_bind_nak(buf_t *b, const rpc_hdr_t *h, uint16_t reason);
+/* rpc_pdu_encode_auth3 writes 4 pad bytes, then the sec_trailer and token
+ * (MS-RPCE 2.2.2.10). auth is required. */
 cerr_t rpc_pdu_encode_auth3(buf_t *b, const rpc_hdr_t *h, const rpc_out_auth_t *auth);
+/* rpc_pdu_encode_fault writes the 32-byte fault PDU: alloc_hint 32, ctx_id,
+ * cancel_count 0, flags 0, status, reserved 0 (MS-RPCE 2.2.2.8). pfc_flags
+ * come from h: add RPC_PFC_DID_NOT_EXECUTE when the call never ran. */
 cerr_t rpc_pdu_encode_fault(buf_t *b, const rpc_hdr_t *h, uint16_t ctx_id, uint32_t status);
 cerr_t rpc_pdu_encode_shutdown(buf_t *b, const rpc_hdr_t *h);
 
@@ -228,7 +277,10 @@ cerr_t rpc_pdu_encode_shutdown(buf_t *b, const rpc_hdr_t *h);
  * padding to a 16-byte multiple of the stub (Windows does this; MS-RPCE
  * 2.2.2.11), the sec_trailer and sig_len zero bytes for the verifier, and
  * reports where the stub and verifier lie so the auth provider can sign or
- * seal in place. With auth NULL no trailer is written. */
+ * seal in place. With auth NULL no trailer is written. auth->token is not
+ * used here (the verifier is sig_len zero bytes, auth_length = sig_len, which
+ * must be 1..65535 with auth). The request's PFC_OBJECT_UUID flag is set
+ * exactly when object is non-NULL. out may be NULL. */
 typedef struct rpc_frag_layout {
 	size_t pdu_offset;    /* where this PDU starts in b */
 	size_t stub_offset;   /* relative to pdu_offset */
@@ -245,6 +297,8 @@ cerr_t rpc_pdu_encode_response_frag(buf_t *b, const rpc_hdr_t *h, uint32_t alloc
 				    const uint8_t *stub, size_t stub_len, const rpc_out_auth_t *auth,
 				    size_t sig_len, rpc_frag_layout_t *out);
 
+/* rpc_ptype_name is the C706 name of a PTYPE ("bind", "alter_context_resp"),
+ * or "unknown"; for logs. */
 const char *rpc_ptype_name(uint8_t ptype);
 
 #endif
