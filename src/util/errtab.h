@@ -47,10 +47,12 @@ CERR_X(CERR_STATUS_NOT_SUPPORTED,        NTSTATUS, 0xC00000BB, "STATUS_NOT_SUPPO
 /* Win32 (MS-ERREF 2.2) */
 CERR_X(CERR_WIN32_ACCESS_DENIED,         WIN32, 5,    "ERROR_ACCESS_DENIED", "Access is denied.")
 CERR_X(CERR_WIN32_INVALID_PARAMETER,     WIN32, 87,   "ERROR_INVALID_PARAMETER", "The parameter is incorrect.")
+CERR_X(CERR_WIN32_INSUFFICIENT_BUFFER,   WIN32, 122,  "ERROR_INSUFFICIENT_BUFFER", "The data area passed to a system call is too small (also RPC_S_BUFFER_TOO_SMALL).")
 CERR_X(CERR_WIN32_LOGON_FAILURE,         WIN32, 1326, "ERROR_LOGON_FAILURE", "The user name or password is incorrect.")
 CERR_X(CERR_WIN32_LOGON_TYPE_NOT_GRANTED, WIN32, 1385, "ERROR_LOGON_TYPE_NOT_GRANTED", "Logon failure: the user has not been granted the requested logon type at this computer.")
 CERR_X(CERR_RPC_S_SERVER_UNAVAILABLE,    WIN32, 1722, "RPC_S_SERVER_UNAVAILABLE", "The RPC server is unavailable.")
 CERR_X(CERR_RPC_S_SEC_PKG_ERROR,         WIN32, 1825, "RPC_S_SEC_PKG_ERROR", "A security package specific error occurred.")
+CERR_X(CERR_EPT_S_CANT_PERFORM_OP,       WIN32, 1752, "EPT_S_CANT_PERFORM_OP", "The server endpoint cannot perform the operation (MS-RPCE 2.2.1.2.1).")
 CERR_X(CERR_EPT_S_NOT_REGISTERED,        WIN32, 1753, "EPT_S_NOT_REGISTERED", "There are no more endpoints available from the endpoint mapper.")
 
 /* HRESULT (MS-ERREF 2.1.1); CERTSRV_E_* from certsrv/winerror.h as published */
@@ -70,6 +72,7 @@ CERR_X(CERR_SEC_E_MESSAGE_ALTERED,       HRESULT, 0x8009030F, "SEC_E_MESSAGE_ALT
 CERR_X(CERR_NTE_BAD_KEYSET,              HRESULT, 0x80090016, "NTE_BAD_KEYSET", "Keyset does not exist.")
 CERR_X(CERR_NTE_BAD_SIGNATURE,           HRESULT, 0x80090006, "NTE_BAD_SIGNATURE", "Invalid signature.")
 CERR_X(CERR_NTE_BAD_KEY,                 HRESULT, 0x80090003, "NTE_BAD_KEY", "Bad key.")
+CERR_X(CERR_NTE_BAD_ALGID,               HRESULT, 0x80090008, "NTE_BAD_ALGID", "Invalid algorithm specified.")
 CERR_X(CERR_CRYPT_E_ASN1_BADTAG,         HRESULT, 0x8009310B, "CRYPT_E_ASN1_BADTAG", "ASN1 bad tag value met.")
 CERR_X(CERR_CRYPT_E_ASN1_EOD,            HRESULT, 0x80093102, "CRYPT_E_ASN1_EOD", "ASN1 unexpected end of data.")
 CERR_X(CERR_CRYPT_E_INVALID_MSG_TYPE,    HRESULT, 0x80091004, "CRYPT_E_INVALID_MSG_TYPE", "Invalid cryptographic message type.")
@@ -139,3 +142,5 @@ CERR_X(CERR_NCA_S_INVALID_PRES_CONTEXT_ID, NCA, 0x1C00001C, "nca_s_invalid_pres_
 CERR_X(CERR_NCA_S_UNSUPPORTED_AUTHN_LEVEL, NCA, 0x1C00001D, "nca_s_unsupported_authn_level", "The requested authentication level is not supported.")
 CERR_X(CERR_NCA_S_INVALID_CHECKSUM,      NCA, 0x1C000022, "nca_s_invalid_checksum", "The PDU's signature (checksum) did not verify.")
 CERR_X(CERR_NCA_S_INVALID_CRC,           NCA, 0x1C000023, "nca_s_invalid_crc", "The PDU failed an integrity check.")
+/* DCE status values returned in a stub (not a fault) by the endpoint mapper (C706 App. E: ept_s_*) */
+CERR_X(CERR_EPT_S_NOT_REGISTERED_DCE,    NCA, 0x16C9A0D6, "ept_s_not_registered", "No entries found in the endpoint map (the status ept_map returns when an interface is not registered).")
