@@ -81,13 +81,13 @@ typedef struct ca_template {
 } ca_template_t;
 
 /* pKIKeyUsage first byte bits (as in the DER BIT STRING) */
-#define KU_DIGITAL_SIGNATURE 0x80u
-#define KU_NON_REPUDIATION 0x40u
-#define KU_KEY_ENCIPHERMENT 0x20u
-#define KU_DATA_ENCIPHERMENT 0x10u
-#define KU_KEY_AGREEMENT 0x08u
-#define KU_KEY_CERT_SIGN 0x04u
-#define KU_CRL_SIGN 0x02u
+#define TPL_KU_DIGITAL_SIGNATURE 0x80u
+#define TPL_KU_NON_REPUDIATION 0x40u
+#define TPL_KU_KEY_ENCIPHERMENT 0x20u
+#define TPL_KU_DATA_ENCIPHERMENT 0x10u
+#define TPL_KU_KEY_AGREEMENT 0x08u
+#define TPL_KU_KEY_CERT_SIGN 0x04u
+#define TPL_KU_CRL_SIGN 0x02u
 
 /* template_from_entry maps one LDIF entry. cn and pKIExpirationPeriod are
  * required; numbers must be decimal (signed 32-bit values such as

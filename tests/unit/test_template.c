@@ -41,7 +41,7 @@ static void test_shipped_defaults(void **state)
 	assert_string_equal(u->ekus[0], "1.3.6.1.4.1.311.10.3.4");
 	assert_string_equal(u->ekus[2], "1.3.6.1.5.5.7.3.2");
 	assert_int_equal(u->key_usage_len, 2);
-	assert_int_equal(u->key_usage[0], KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
+	assert_int_equal(u->key_usage[0], TPL_KU_DIGITAL_SIGNATURE | TPL_KU_KEY_ENCIPHERMENT);
 	assert_true(template_is_critical(u, "2.5.29.15"));
 	assert_false(template_is_critical(u, "2.5.29.19"));
 	/* lookup by OID too */
@@ -60,7 +60,7 @@ static void test_shipped_defaults(void **state)
 	const ca_template_t *sub = template_set_find(s, "SubCA");
 	assert_int_equal(sub->max_issuing_depth, -1);
 	assert_int_equal(sub->num_ekus, 0);
-	assert_int_equal(sub->key_usage[0], KU_DIGITAL_SIGNATURE | KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+	assert_int_equal(sub->key_usage[0], TPL_KU_DIGITAL_SIGNATURE | TPL_KU_KEY_CERT_SIGN | TPL_KU_CRL_SIGN);
 	assert_true(sub->flags & CT_FLAG_IS_CA);
 	assert_int_equal(sub->validity_seconds, 1825ull * 86400);
 	assert_int_equal(sub->default_key_spec, 2);
