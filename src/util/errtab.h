@@ -73,7 +73,6 @@ CERR_X(CERR_NTE_BAD_KEYSET,              HRESULT, 0x80090016, "NTE_BAD_KEYSET", 
 CERR_X(CERR_NTE_BAD_SIGNATURE,           HRESULT, 0x80090006, "NTE_BAD_SIGNATURE", "Invalid signature.")
 CERR_X(CERR_NTE_BAD_KEY,                 HRESULT, 0x80090003, "NTE_BAD_KEY", "Bad key.")
 CERR_X(CERR_NTE_BAD_ALGID,               HRESULT, 0x80090008, "NTE_BAD_ALGID", "Invalid algorithm specified.")
-CERR_X(CERR_NTE_BAD_ALGID,               HRESULT, 0x80090008, "NTE_BAD_ALGID", "Invalid algorithm specified.")
 CERR_X(CERR_CRYPT_E_ASN1_BADTAG,         HRESULT, 0x8009310B, "CRYPT_E_ASN1_BADTAG", "ASN1 bad tag value met.")
 CERR_X(CERR_CRYPT_E_ASN1_EOD,            HRESULT, 0x80093102, "CRYPT_E_ASN1_EOD", "ASN1 unexpected end of data.")
 CERR_X(CERR_CRYPT_E_INVALID_MSG_TYPE,    HRESULT, 0x80091004, "CRYPT_E_INVALID_MSG_TYPE", "Invalid cryptographic message type.")
