@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "security/pac.h"
+#include "security/token.h"
 #include "util/arena.h"
 #include "util/cursor.h"
 #include "util/log.h"
@@ -173,6 +174,28 @@ static void test_windows_2003_pac(void **state)
 	assert_true(pac.has_kdc_checksum);
 	assert_int_equal(pac.kdc_checksum_type, 0xFFFFFF76);
 	arena_free(a);
+}
+
+/* End to end: the captured PAC becomes the access token a Kerberos caller gets. */
+static void test_windows_2003_pac_token(void **state)
+{
+	(void)state;
+	arena_t *a = arena_new();
+	pac_t pac;
+	token_t *t;
+	assert_int_equal(pac_decode(a, saved_pac, sizeof(saved_pac), &pac), CERR_OK);
+	assert_int_equal(token_from_pac(&pac, TOKEN_AUTH_KERBEROS, &t), CERR_OK);
+	arena_free(a); /* the token keeps its own copies */
+	assert_string_equal(token_account_name(t), "WIN2K3THINK\\W2003FINAL$");
+	assert_string_equal(S(token_user_sid(t)), "S-1-5-21-3048156945-3961193616-3706469200-1005");
+	static const char *const want[] = {
+		"S-1-5-21-3048156945-3961193616-3706469200-516", "S-1-5-9", "S-1-1-0", "S-1-5-2", "S-1-5-11", "S-1-5-15",
+	};
+	assert_int_equal(token_num_groups(t), 6);
+	for (size_t i = 0; i < 6; i++) {
+		assert_string_equal(S(&token_group(t, i)->sid), want[i]);
+	}
+	token_unref(t);
 }
 
 static void test_windows_2008_pac(void **state)
@@ -635,6 +658,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_windows_2003_pac),
+		cmocka_unit_test(test_windows_2003_pac_token),
 		cmocka_unit_test(test_windows_2008_pac),
 		cmocka_unit_test(test_truncation_and_bitflips),
 		cmocka_unit_test(test_built_pac),
