@@ -57,7 +57,7 @@ static const key_spec_t keys[] = {
 	{"ca", "name", T_NAME, F(ca_name), 0, 0, "CA common name, as clients name the CA (CertServerRequest pwszAuthority)", "certa-CA"},
 	{"ca", "key", T_KEYALG, F(ca_key), 0, 0, "CA key created at first start: rsa2048, rsa3072, rsa4096, p256, p384", "rsa2048"},
 	{"ca", "validity_years", T_UINT, F(validity_years), 1, 50, "lifetime of the CA certificate in years (1-50)", "5"},
-	{"ca", "templates", T_TEMPLATES, F(templates), 0, 0, "templates the CA issues, comma-separated; empty = every template in templates_dir", ""},
+	{"ca", "templates", T_TEMPLATES, F(templates), 0, 0, "templates the CA issues, comma-separated; empty = User, Machine, WebServer, SubCA", ""},
 	{"ca", "templates_dir", T_PATH, F(templates_dir), 0, 0, "folder of *.ldif certificate templates (relative paths: to the state folder)", CERTA_TEMPLATES_DIR},
 	{"ca", "aia_url", T_URL, F(aia_url), 0, 0, "Authority Information Access URL written into issued certificates (empty = none)", ""},
 	{"ca", "cdp_url", T_URL, F(cdp_url), 0, 0, "CRL Distribution Point URL written into issued certificates (empty = none)", ""},

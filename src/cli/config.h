@@ -38,7 +38,7 @@ typedef struct config {
 	char *ca_name;              /* CA common name ("certa-CA") */
 	config_key_alg_t ca_key;    /* key created by the first start */
 	unsigned validity_years;    /* CA certificate lifetime, 1-50 */
-	char *templates[CONFIG_MAX_TEMPLATES]; /* templates the CA issues; none listed = all found */
+	char *templates[CONFIG_MAX_TEMPLATES]; /* templates the CA issues; none = User, Machine, WebServer, SubCA */
 	size_t n_templates;
 	char *templates_dir;        /* folder of *.ldif templates; relative = to the state folder */
 	char *aia_url;              /* authority information access URL put in issued certs (NULL = none) */

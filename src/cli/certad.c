@@ -1,0 +1,455 @@
+/*
+ * certad.c - the CA daemon: reads certad.conf, opens (on first start creates)
+ * the CA in the state folder, the local accounts and the audit log, and
+ * serves, in the foreground, the endpoint mapper and mgmt on epm_port (135)
+ * and ICertPassage (MS-ICPR) on a dynamic port registered with the endpoint
+ * mapper, the way a Windows enterprise CA does. NTLM logons are checked
+ * against the local accounts, re-read when `certa user ...` changes them.
+ * SIGTERM/SIGINT stop it cleanly; SIGHUP is reserved for a policy reload.
+ * Usage and exit codes: docs/certad.8.md, docs/errors.md.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "ca/ca.h"
+#include "cli/cli.h"
+#include "cli/config.h"
+#include "events/events.h"
+#include "rpc/epm.h"
+#include "rpc/mgmt.h"
+#include "rpc/ntlm.h"
+#include "rpc/server.h"
+#include "security/accounts.h"
+#include "services/icpr.h"
+#include "util/log.h"
+
+/* The server the signal handlers stop: rpc_server_stop is async-signal-safe. */
+static rpc_server_t *volatile g_server;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	if (g_server) {
+		rpc_server_stop(g_server);
+	}
+}
+
+/* SIGHUP will reload policy (templates, ACLs) in a later version; until then
+ * it must not kill the daemon, as its default action would. */
+static void on_hup(int sig)
+{
+	(void)sig;
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop_signal;
+	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
+		return -1;
+	}
+	sa.sa_handler = on_hup;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGHUP, &sa, NULL) != 0) {
+		return -1;
+	}
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* The accounts store is not thread-safe and the NTLM acceptor calls its lookup
+ * from every worker; one mutex serialises the lookup, which also reloads the
+ * file when `certa user ...` has replaced it (accounts_refresh compares the
+ * file's identity and mtime). */
+typedef struct account_source {
+	pthread_mutex_t lock;
+	accounts_t *accounts;
+} account_source_t;
+
+static cerr_t lookup_account(void *arg, const char *domain, const char *user, ntlm_account_t *out)
+{
+	account_source_t *src = arg;
+	pthread_mutex_lock(&src->lock);
+	cerr_t e = accounts_ntlm_lookup(src->accounts, domain, user, out);
+	pthread_mutex_unlock(&src->lock);
+	return e;
+}
+
+typedef struct daemon_state {
+	cli_env_t env;
+	events_t *events;
+	ca_t *ca;
+	account_source_t accounts;
+	bool accounts_lock_init;
+	rpc_auth_provider_t ntlm;
+	bool have_ntlm;
+	rpc_server_t *server;
+	rpc_endpoints_t endpoints;
+	rpc_iface_t epm_iface;
+	mgmt_config_t mgmt_cfg;
+	rpc_iface_t mgmt_iface;
+	rpc_iface_t icpr_iface;
+	bool have_icpr;
+	uint16_t epm_port;
+	uint16_t dynamic_port;
+} daemon_state_t;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: certad [--state DIR] [--config FILE] [--log-level LEVEL] [--foreground]\n\n"
+		   "Serves a certification authority to Windows-protocol clients: the endpoint\n"
+		   "mapper on TCP 135 and MS-ICPR (certificate requests) on a dynamic port.\n"
+		   "The first start creates the CA in the state folder.\n\n"
+		   "  --state DIR        state folder (default: $CERTA_STATE, else ./state)\n"
+		   "  --config FILE      configuration (default: DIR/certad.conf, then /etc/certa/certad.conf)\n"
+		   "  --log-level LEVEL  error, warn, info, debug or trace (overrides [log] level)\n"
+		   "  --foreground       stay in the foreground (the only mode; for service managers)\n"
+		   "See docs/certad.8.md and docs/certad.conf.5.md.\n");
+}
+
+/* ---- start-up steps, each printing its own failure ---- */
+
+static int open_events(daemon_state_t *d)
+{
+	char *path = cli_path(&d->env, d->env.cfg.events_file);
+	if (!path) {
+		return EX_OSERR;
+	}
+	cerr_t e = events_open(path, EVENTS_TO_STDERR, &d->events);
+	if (e != CERR_OK) {
+		fprintf(stderr, "certad: cannot open the event log %s: %s\n", path, strerror(errno));
+		free(path);
+		return EX_CANTCREAT;
+	}
+	free(path);
+	return 0;
+}
+
+/* the first start creates the CA: key, self-signed certificate, database */
+static int open_ca(daemon_state_t *d)
+{
+	ca_config_t cc;
+	char *templates = NULL;
+	int rc = cli_ca_config(&d->env, d->events, &cc, &templates);
+	if (rc != 0) {
+		return rc;
+	}
+	cerr_t e = ca_open(&cc, &d->ca);
+	free(templates);
+	if (e != CERR_OK) {
+		fprintf(stderr, "certad: cannot open the CA in %s: %s (%s); the log above has the detail\n",
+			d->env.state, cerr_msg(e), cerr_name(e));
+		return e == CERR_CONFIG ? EX_CONFIG : cli_exit_code(e);
+	}
+	return 0;
+}
+
+static int open_accounts(daemon_state_t *d)
+{
+	char *path = cli_path(&d->env, CLI_ACCOUNTS_FILE);
+	if (!path) {
+		return EX_OSERR;
+	}
+	cerr_t e = accounts_open(path, ACCOUNTS_CREATE, &d->accounts.accounts);
+	if (e != CERR_OK) {
+		const char *detail = accounts_last_error();
+		fprintf(stderr, "certad: cannot open the local accounts %s: %s\n", path, *detail ? detail : cerr_msg(e));
+		free(path);
+		return cli_exit_code(e);
+	}
+	free(path);
+	pthread_mutex_init(&d->accounts.lock, NULL);
+	d->accounts_lock_init = true;
+	if (accounts_user_count(d->accounts.accounts) == 0) {
+		log_warn("no local users yet: add one with `certa user add NAME` (no restart needed)");
+	}
+	return 0;
+}
+
+static int make_ntlm(daemon_state_t *d)
+{
+	const config_t *cfg = &d->env.cfg;
+	char dns_computer[320] = "";
+	ntlm_acceptor_config_t nc;
+
+	if (*cfg->dns_domain) {
+		snprintf(dns_computer, sizeof(dns_computer), "%s.%s", cfg->computer_name, cfg->dns_domain);
+		for (char *p = dns_computer; *p && *p != '.'; p++) {
+			*p = (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
+		}
+	}
+	ntlm_acceptor_config_init(&nc);
+	nc.nb_domain = cfg->netbios_domain;
+	nc.nb_computer = cfg->computer_name;
+	nc.dns_domain = cfg->dns_domain;
+	nc.dns_computer = dns_computer;
+	nc.dns_tree = cfg->dns_domain;
+	nc.allow_ntlmv1 = cfg->ntlmv1;
+	nc.allow_anonymous = cfg->anonymous;
+	nc.lookup = lookup_account;
+	nc.lookup_arg = &d->accounts;
+	cerr_t e = ntlm_acceptor_provider(&d->ntlm, &nc);
+	if (e != CERR_OK) {
+		fprintf(stderr, "certad: cannot set up NTLM: %s (is OpenSSL's legacy provider installed?)\n",
+			cerr_msg(e));
+		return cli_exit_code(e);
+	}
+	d->have_ntlm = true;
+	return 0;
+}
+
+static int make_server(daemon_state_t *d)
+{
+	const config_t *cfg = &d->env.cfg;
+	rpc_server_config_t sc = {
+		.workers = cfg->workers,
+		.max_connections = cfg->max_connections,
+		.idle_timeout_s = cfg->idle_timeout,
+	};
+	cerr_t e;
+
+	d->server = rpc_server_new(&sc);
+	if (!d->server) {
+		fprintf(stderr, "certad: cannot create the RPC server (out of memory or file descriptors)\n");
+		return EX_OSERR;
+	}
+	if (d->have_ntlm && (e = rpc_server_add_auth(d->server, &d->ntlm)) != CERR_OK) {
+		goto fail;
+	}
+
+	/* endpoint mapper on the EPM port; mgmt on both, as every Windows RPC
+	 * server answers it on each endpoint (C706 App. Q) */
+	rpc_endpoints_from_server(&d->endpoints, d->server);
+	epm_iface_init(&d->epm_iface, &d->endpoints);
+	if ((e = rpc_server_add_iface(d->server, &d->epm_iface, RPC_LISTEN_EPM)) != CERR_OK) {
+		goto fail;
+	}
+	d->mgmt_cfg.endpoints = d->endpoints;
+	mgmt_iface_init(&d->mgmt_iface, &d->mgmt_cfg);
+	if ((e = rpc_server_add_iface(d->server, &d->mgmt_iface, RPC_LISTEN_EPM | RPC_LISTEN_DYNAMIC)) != CERR_OK) {
+		goto fail;
+	}
+
+	/* ICertPassage on the dynamic port, found through the endpoint mapper
+	 * (MS-ICPR 2.1) */
+	icpr_config_t ic;
+	icpr_config_default(&ic);
+	ic.interface_flags = config_interface_flags(cfg);
+	ic.events = d->events;
+	if ((e = icpr_iface_init(&d->icpr_iface, d->ca, &ic)) != CERR_OK) {
+		goto fail;
+	}
+	d->have_icpr = true;
+	if ((e = rpc_server_add_iface(d->server, &d->icpr_iface, RPC_LISTEN_DYNAMIC)) != CERR_OK) {
+		goto fail;
+	}
+	return 0;
+fail:
+	fprintf(stderr, "certad: cannot set up the RPC interfaces: %s\n", cerr_msg(e));
+	return cli_exit_code(e);
+}
+
+static int listen_all(daemon_state_t *d)
+{
+	const config_t *cfg = &d->env.cfg;
+	uint16_t dyn = cfg->dynamic_port;
+
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const char *addr = cfg->listen[i];
+		uint16_t port = 0;
+		cerr_t e = rpc_server_listen(d->server, addr, cfg->epm_port, RPC_LISTEN_EPM, &port);
+		if (e == CERR_OK) {
+			d->epm_port = port;
+			/* the first address picks the dynamic port; the others reuse it so
+			 * the endpoint mapper's answer is right whichever one a client dialled */
+			e = rpc_server_listen(d->server, addr, dyn, RPC_LISTEN_DYNAMIC, &port);
+			if (e == CERR_OK) {
+				dyn = port;
+				d->dynamic_port = port;
+			}
+		}
+		if (e != CERR_OK) {
+			int err = errno;
+			fprintf(stderr, "certad: cannot listen on %s (ports %u and %u): %s\n", addr, cfg->epm_port, dyn,
+				err ? strerror(err) : cerr_msg(e));
+			if (err == EACCES && cfg->epm_port < 1024) {
+				fprintf(stderr, "certad: port %u needs root or CAP_NET_BIND_SERVICE; or set [rpc] "
+						"epm_port above 1023 for a test\n",
+					cfg->epm_port);
+				return EX_NOPERM;
+			}
+			if (err == EADDRINUSE) {
+				fprintf(stderr, "certad: another program holds the port (`ss -ltnp` shows which)\n");
+			}
+			return EX_UNAVAILABLE;
+		}
+	}
+	return 0;
+}
+
+/* the certa binary next to this certad, as the user typed the path */
+static void certa_path(const char *argv0, char *out, size_t n)
+{
+	const char *slash = strrchr(argv0, '/');
+	if (!slash) {
+		snprintf(out, n, "certa");
+	} else {
+		snprintf(out, n, "%.*scerta", (int)(slash - argv0 + 1), argv0);
+	}
+}
+
+static void banner(const daemon_state_t *d, const char *argv0)
+{
+	const config_t *cfg = &d->env.cfg;
+	char certa[512], port_opt[32] = "", listen[256] = "";
+
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		size_t used = strlen(listen);
+		snprintf(listen + used, sizeof(listen) - used, "%s%s", i ? ", " : "", cfg->listen[i]);
+	}
+	certa_path(argv0, certa, sizeof(certa));
+	if (d->epm_port != 135) {
+		snprintf(port_opt, sizeof(port_opt), " --port %u", d->epm_port);
+	}
+	const char *host = strcmp(cfg->listen[0], "0.0.0.0") == 0 || strcmp(cfg->listen[0], "::") == 0
+				   ? "127.0.0.1"
+				   : cfg->listen[0];
+	fprintf(stderr,
+		"certad: CA \"%s\", state folder %s%s%s\n"
+		"certad: listening on %s: endpoint mapper port %u, certificate requests (MS-ICPR) port %u\n"
+		"certad: to get a certificate: %s user add alice; then\n"
+		"certad:   %s req --ca %s%s --user alice --template User --out alice\n"
+		"certad: ready: epm_port=%u dynamic_port=%u\n",
+		cfg->ca_name, d->env.state, d->env.config_path ? ", configuration " : " (built-in configuration)",
+		d->env.config_path ? d->env.config_path : "", listen, d->epm_port, d->dynamic_port, certa, certa, host,
+		port_opt, d->epm_port, d->dynamic_port);
+}
+
+static void daemon_cleanup(daemon_state_t *d)
+{
+	rpc_server_free(d->server);
+	if (d->have_icpr) {
+		icpr_iface_cleanup(&d->icpr_iface);
+	}
+	if (d->have_ntlm) {
+		ntlm_provider_cleanup(&d->ntlm);
+	}
+	accounts_free(d->accounts.accounts);
+	if (d->accounts_lock_init) {
+		pthread_mutex_destroy(&d->accounts.lock);
+	}
+	ca_close(d->ca);
+	events_close(d->events);
+	cli_env_cleanup(&d->env);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"state", required_argument, NULL, 's'},
+		{"config", required_argument, NULL, 'c'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *state = NULL, *config = NULL, *level_arg = NULL;
+	daemon_state_t d;
+	int ch, rc;
+
+	memset(&d, 0, sizeof(d));
+	log_set_ident("certad");
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			state = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'l':
+			level_arg = optarg;
+			break;
+		case 'f':
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("certad %s\n", CERTA_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "certad: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	log_level_t level;
+	if (level_arg && !config_parse_log_level(level_arg, &level)) {
+		fprintf(stderr, "certad: --log-level: '%s' is not error, warn, info, debug or trace\n", level_arg);
+		return EX_USAGE;
+	}
+
+	/* the configuration is checked before anything in the state folder is touched */
+	if ((rc = cli_env_load(&d.env, "certad", state, config)) != 0) {
+		cli_env_cleanup(&d.env);
+		return rc;
+	}
+	log_set_level(level_arg ? level : d.env.cfg.log_level);
+	if ((rc = cli_make_state(&d.env)) != 0) {
+		goto out;
+	}
+	if (!d.env.config_path) {
+		/* first start without a file: leave a commented one to edit */
+		char *path = cli_path(&d.env, CLI_CONFIG_FILE);
+		if (path && config_write_default(path) == CERR_OK) {
+			log_info("wrote %s with every setting and its default, commented out", path);
+		}
+		free(path);
+	}
+	if (install_signals() != 0) {
+		fprintf(stderr, "certad: cannot install signal handlers: %s\n", strerror(errno));
+		rc = EX_OSERR;
+		goto out;
+	}
+	if ((rc = open_events(&d)) != 0 || (rc = open_ca(&d)) != 0 ||
+	    (rc = open_accounts(&d)) != 0) {
+		goto out;
+	}
+	if (d.env.cfg.ntlm && (rc = make_ntlm(&d)) != 0) {
+		goto out;
+	}
+	if ((rc = make_server(&d)) != 0 || (rc = listen_all(&d)) != 0) {
+		goto out;
+	}
+
+	banner(&d, argv[0]);
+	g_server = d.server;
+	cerr_t e = rpc_server_run(d.server);
+	g_server = NULL;
+	if (e != CERR_OK) {
+		fprintf(stderr, "certad: the RPC server stopped on an error: %s\n", cerr_msg(e));
+		rc = EX_SOFTWARE;
+	} else {
+		log_info("stopped");
+	}
+out:
+	daemon_cleanup(&d);
+	return rc;
+}
