@@ -15,9 +15,10 @@
 
 typedef struct rpc_server rpc_server_t;
 
+/* A zeroed config gives the defaults noted per field. */
 typedef struct rpc_server_config {
 	unsigned workers;          /* threads running calls (0 = number of CPUs) */
-	unsigned max_connections;  /* beyond this, new connections are closed at once */
+	unsigned max_connections;  /* beyond this, new connections are closed at once (0 = 4096) */
 	uint16_t max_recv_frag;    /* largest fragment accepted; negotiated down (default 5840) */
 	size_t max_stub;           /* largest reassembled request stub (default 4 MiB) */
 	unsigned idle_timeout_s;   /* close connections idle this long (0 = never) */
@@ -36,6 +37,10 @@ typedef struct rpc_server_hooks {
 	cerr_t (*on_auth)(void *arg, const rpc_conn_info_t *conn, cerr_t status);
 } rpc_server_hooks_t;
 
+/* rpc_server_new copies cfg (NULL = defaults). Register hooks, interfaces,
+ * providers and listeners before rpc_server_run: the registry is read without
+ * locks while serving. rpc_server_free must not run concurrently with
+ * rpc_server_run (stop and join first); NULL-safe. */
 rpc_server_t *rpc_server_new(const rpc_server_config_t *cfg);
 void rpc_server_free(rpc_server_t *s);
 void rpc_server_set_hooks(rpc_server_t *s, const rpc_server_hooks_t *hooks);
@@ -43,7 +48,9 @@ void rpc_server_set_hooks(rpc_server_t *s, const rpc_server_hooks_t *hooks);
 cerr_t rpc_server_add_iface(rpc_server_t *s, const rpc_iface_t *iface, int roles);
 /* rpc_server_add_auth registers an acceptor for provider->auth_type (borrowed). */
 cerr_t rpc_server_add_auth(rpc_server_t *s, const rpc_auth_provider_t *provider);
-/* rpc_server_listen binds addr:port (port 0 = any) and reports the port bound. */
+/* rpc_server_listen binds addr:port (port 0 = any) and reports the port bound.
+ * addr is a numeric IPv4/IPv6 address; NULL, "" or "*" listens on 0.0.0.0 and,
+ * when the host has IPv6, on :: with the same port. */
 cerr_t rpc_server_listen(rpc_server_t *s, const char *addr, uint16_t port, enum rpc_listen_role role,
 			 uint16_t *out_port);
 /* rpc_server_foreach_endpoint lists (iface, role, port) for every registered
@@ -51,7 +58,9 @@ cerr_t rpc_server_listen(rpc_server_t *s, const char *addr, uint16_t port, enum 
 typedef void (*rpc_endpoint_fn)(void *arg, const rpc_iface_t *iface, enum rpc_listen_role role,
 				uint16_t port);
 void rpc_server_foreach_endpoint(rpc_server_t *s, rpc_endpoint_fn fn, void *arg);
-/* rpc_server_run serves until rpc_server_stop; returns CERR_OK after a clean stop. */
+/* rpc_server_run starts the workers and serves on the calling thread until
+ * rpc_server_stop; returns CERR_OK after a clean stop (calls in progress finish,
+ * all connections are closed). */
 cerr_t rpc_server_run(rpc_server_t *s);
 /* rpc_server_stop may be called from a signal handler. */
 void rpc_server_stop(rpc_server_t *s);
