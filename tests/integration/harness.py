@@ -6,7 +6,8 @@ with `certa user add alice --password-stdin`, starts certad, waits until the
 endpoint mapper accepts connections and stops it (SIGTERM; it must exit 0) at
 the end. main() runs a test module with unittest, dumps certad's stderr and
 event log when something failed, and exits 77 (Meson's "skipped") when every
-test was skipped. Run with /usr/bin/python3: impacket comes from Debian.
+test was skipped. CERTA_IT_KEEP=1 keeps the temporary folders (state, logs,
+captures) for a look afterwards. Run with /usr/bin/python3: impacket comes from Debian.
 """
 
 import atexit
@@ -188,6 +189,9 @@ class Certad:
     def cleanup(self):
         if self.alive():
             self.stop()
+        if os.environ.get("CERTA_IT_KEEP"):
+            print(f"(CERTA_IT_KEEP: left {self.dir})", file=sys.stderr)
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- clients --

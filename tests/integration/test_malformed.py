@@ -74,7 +74,7 @@ class MalformedTest(unittest.TestCase):
                 s.sendall(payload)
                 if half_close:
                     s.shutdown(socket.SHUT_WR)
-            except (BrokenPipeError, ConnectionResetError):
+            except OSError:  # reset, broken pipe, or already closed by the server
                 return None
             try:
                 return recv_pdu(s)
@@ -126,7 +126,6 @@ class MalformedTest(unittest.TestCase):
             "bind claiming 255 contexts": header(11, 28) + struct.pack("<HHIBBH", 5840, 5840, 0, 255, 0, 0),
             "bind with 0 transfer syntaxes": header(11, 48) + struct.pack("<HHIBBH", 5840, 5840, 0, 1, 0, 0)
             + struct.pack("<HBB", 0, 0, 0) + syntax(EPM_UUID[0], 3),
-            "bind split into fragments": good[:3] + b"\x01" + good[4:],  # PFC_FIRST_FRAG only
             "huge frag_length": header(0, 0xFFFF) + bytes(100),
         }
         for name, payload in cases.items():
