@@ -292,6 +292,13 @@ cerr_t request_decode(uint32_t flags, const uint8_t *der, size_t len, ca_csr_t *
 	uint8_t tag;
 	cerr_t rc;
 	cur_init(&c, der, len);
+	/* both shapes start with a SEQUENCE: anything else is a bad tag
+	 * before it is a bad length (what CryptDecodeObject reports) */
+	cur_t peek_c = c;
+	if (!cur_get_u8(&peek_c, &tag) || tag != 0x30) {
+		rc = CERR_CRYPT_E_ASN1_BADTAG;
+		goto fail;
+	}
 	der_rc_t r = der_get(&c, &tag, &body, &tlv);
 	if (r != DER_OK || tag != 0x30 || !cur_empty(&c)) {
 		rc = r != DER_OK ? der_err(r) : CERR_CRYPT_E_ASN1_BADTAG;
