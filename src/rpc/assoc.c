@@ -29,6 +29,8 @@
 #define RPC_MAX_CTX_PER_ASSOC 64u
 #endif
 
+#define ASSOC_INLINE_CTX 3u /* NDR + NDR64 + BTFN offers bind one interface at most once */
+
 #define RESP_HDR_LEN 24u /* header + alloc_hint, p_cont_id, cancel_count, reserved */
 
 /* Bind-time feature negotiation (MS-RPCE 2.2.2.14): bits granted. We grant
@@ -313,6 +315,7 @@ struct assoc {
 	struct assoc_group *group;
 	struct pctx *ctxs;
 	unsigned n_ctxs;
+	struct pctx ctx_inline[ASSOC_INLINE_CTX];
 	bool client_hdr_sign; /* the client set PFC_SUPPORT_HEADER_SIGN in its bind */
 	bool header_sign;     /* and we echoed it */
 	bool busy;            /* a call is out with a worker */
@@ -554,7 +557,10 @@ static cerr_t negotiate_contexts(assoc_t *a, const rpc_pdu_t *p, bool allow_btfn
 			r->reason = RPC_REASON_LOCAL_LIMIT_EXCEEDED;
 			continue;
 		} else {
-			struct pctx *n = arena_alloc(a->arena, sizeof(*n));
+			/* the first few live inline, so a bound idle connection holds no
+			 * arena chunk; more (alter_context, DCOM) come from the arena */
+			struct pctx *n = a->n_ctxs < ASSOC_INLINE_CTX ? &a->ctx_inline[a->n_ctxs]
+								      : arena_alloc(a->arena, sizeof(*n));
 			if (!n) {
 				r->reason = RPC_REASON_LOCAL_LIMIT_EXCEEDED;
 				continue;

@@ -89,6 +89,8 @@ struct rpc_server {
 	size_t n_ls;
 	bool accept_paused;
 	int64_t accept_paused_at;
+	unsigned long refused; /* connections refused since the last log line */
+	int64_t refused_logged_ms;
 
 	pthread_t *workers;
 	unsigned n_workers;
@@ -441,6 +443,7 @@ static void dispatch(rpc_server_t *s, conn_t *c, assoc_call_t *call)
 /* conn_read reads and handles up to PDUS_PER_EVENT whole PDUs. */
 static void conn_read(rpc_server_t *s, conn_t *c)
 {
+	const rpc_server_config_t *cfg = assoc_registry_config(s->reg);
 	for (int handled = 0; handled < PDUS_PER_EVENT;) {
 		if (c->rneed > c->rcap) {
 			size_t cap = c->rneed < READ_BUF_INITIAL ? READ_BUF_INITIAL : c->rneed;
@@ -486,6 +489,17 @@ static void conn_read(rpc_server_t *s, conn_t *c)
 				return;
 			}
 			c->rneed = frag;
+			/* Only bind and alter_context may exceed max_recv_frag (Samba notes
+			 * the same of Windows). A larger request is refused from its header
+			 * alone, so no one makes us buffer 64 KiB by promising it: the
+			 * association faults the truncated PDU and the connection closes. */
+			uint8_t ptype = 0;
+			cur_t hc;
+			cur_init(&hc, c->rbuf, c->rlen);
+			(void)(cur_skip(&hc, 2) && cur_get_u8(&hc, &ptype));
+			if (frag > cfg->max_recv_frag && ptype != RPC_PTYPE_BIND && ptype != RPC_PTYPE_ALTER_CONTEXT) {
+				c->rneed = c->rlen;
+			}
 			if (c->rlen < c->rneed) {
 				continue;
 			}
@@ -566,8 +580,15 @@ static void accept_all(rpc_server_t *s, struct listener *l)
 			pport = ntohs(sin6->sin6_port);
 		}
 		if (s->n_conns >= cfg->max_connections) {
-			log_info("rpc: refusing connection from %s:%u: %zu connections open (max_connections)", peer,
-				 pport, s->n_conns);
+			/* one line a second at most: a flood must not become a log flood */
+			s->refused++;
+			int64_t now = now_ms();
+			if (now - s->refused_logged_ms >= 1000) {
+				log_info("rpc: refused %lu connection(s) (last from %s:%u): %zu open (max_connections)",
+					 s->refused, peer, pport, s->n_conns);
+				s->refused = 0;
+				s->refused_logged_ms = now;
+			}
 			close(fd);
 			continue;
 		}

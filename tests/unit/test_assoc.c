@@ -435,6 +435,31 @@ static void test_bind_accept(void **state)
 	assert_int_equal(f->p[0].u.bind_ack.results[1].result, RPC_CTX_PROVIDER_REJECT);
 	assert_int_equal(f->p[0].u.bind_ack.results[1].reason, RPC_REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED);
 
+	/* more contexts than fit inline; re-offering a bound id for the same interface is fine */
+	rpc_ctx_elem_t more[5];
+	for (int i = 0; i < 5; i++) {
+		more[i] = (rpc_ctx_elem_t){.ctx_id = (uint16_t)(10 + i), .abstract = {TEST_UUID, 1}, .n_transfer = 1,
+					   .transfer = &t};
+	}
+	more[4].ctx_id = 0;
+	put_bind(f, RPC_PTYPE_ALTER_CONTEXT, 3, 0, 4280, 4280, 0, more, 5, NULL, 0);
+	feed(f);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(f->p[0].u.bind_ack.results[i].result, RPC_CTX_ACCEPT);
+	}
+	request(f, 4, 13, 0, "ctx13", 5);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	assert_int_equal(f->p[0].u.response.ctx_id, 13);
+	/* a bound id re-offered for another interface is a protocol error */
+	rpc_ctx_elem_t clash = {.ctx_id = 10, .abstract = {PRIV_UUID, 0}, .n_transfer = 1, .transfer = &t};
+	put_bind(f, RPC_PTYPE_ALTER_CONTEXT, 5, 0, 4280, 4280, 0, &clash, 1, NULL, 0);
+	feed(f);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 5, 0, CERR_NCA_S_PROTO_ERROR, true);
+	fx_free(f);
+	f = fx_new(0);
+	bind_test(f, NULL, 0);
+
 	/* a second bind on the connection is refused and closes it */
 	bind_test(f, NULL, 0);
 	assert_int_not_equal(f->rc, CERR_OK);

@@ -335,6 +335,17 @@ static void test_garbage_and_limits(void **state)
 	assert_true(closed_by_peer(fd, 2000));
 	close(fd);
 
+	/* a request header announcing 60000 bytes: refused from the header alone */
+	fd = dial("127.0.0.1", v->port);
+	raw_bind(fd);
+	uint8_t bigreq[16] = {5, 0, 0, 3, 0x10, 0, 0, 0, 0x60, 0xea, 0, 0, 9, 0, 0, 0};
+	send_all(fd, bigreq, sizeof(bigreq));
+	assert_true(recv_pdu(fd, in, sizeof(in)) > 0);
+	assert_int_equal(in[2], RPC_PTYPE_FAULT);
+	assert_int_equal(in[12], 9); /* call_id */
+	assert_true(closed_by_peer(fd, 2000));
+	close(fd);
+
 	/* max_connections: the fifth is closed at once */
 	int fds[5];
 	for (int i = 0; i < 4; i++) {
