@@ -3,12 +3,13 @@
 # fuzz/fuzz_<name>.c for FUZZ_SECONDS (default 60) from fuzz/corpus/<name>/.
 # New inputs go to a scratch folder, never into the checked-in corpus; crash
 # reproducers land in fuzz/artifacts/. Exits non-zero if any target failed.
-#   scripts/fuzz.sh [NAME...]   only the named targets (e.g. pdu ntlm)
+#   scripts/fuzz.sh [NAME...]   only the named targets (e.g. pdu ntlmssp)
+# Environment: FUZZ_SECONDS (per target), FUZZ_BUILD_DIR (default build/fuzz).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}
-dir=build/fuzz
+dir=${FUZZ_BUILD_DIR:-build/fuzz}
 
 scripts/deps.sh fuzz || exit 1
 if [ ! -f fuzz/meson.build ]; then
