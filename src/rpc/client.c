@@ -27,6 +27,7 @@
 
 #include "rpc/iface.h"
 #include "rpc/limits.h"
+#include "rpc/ntlm.h"
 #include "rpc/pdu.h"
 #include "util/arena.h"
 
@@ -541,17 +542,72 @@ out:
 	return e;
 }
 
+/* ---- NTLM initiator adapter (rpc/ntlm.h) ---- */
+
+/* MS-RPCE 3.3.1.5.2 with NTLM: NEGOTIATE rides in the bind, CHALLENGE comes
+ * back in bind_ack, AUTHENTICATE goes in auth3. */
+static cerr_t ntlm_sec_step(void *ctx, const cur_t *in, buf_t *out)
+{
+	if (!in) {
+		cerr_t e = ntlm_client_negotiate(ctx, out);
+		return e == CERR_OK ? CERR_STATUS_MORE_PROCESSING_REQUIRED : e;
+	}
+	return ntlm_client_authenticate(ctx, in, out);
+}
+
+static size_t ntlm_sec_sig_len(void *ctx)
+{
+	(void)ctx;
+	return NTLM_SIG_LEN;
+}
+
+static cerr_t ntlm_sec_protect(void *ctx, uint8_t *pdu, size_t pdu_len, size_t stub_offset, size_t stub_len,
+			       size_t verifier_offset, bool seal, bool header_sign)
+{
+	return ntlm_client_protect(ctx, pdu, pdu_len, stub_offset, stub_len, verifier_offset, seal, header_sign);
+}
+
+static cerr_t ntlm_sec_unprotect(void *ctx, uint8_t *pdu, size_t pdu_len, size_t stub_offset, size_t stub_len,
+				 size_t verifier_offset, bool seal, bool header_sign)
+{
+	return ntlm_client_unprotect(ctx, pdu, pdu_len, stub_offset, stub_len, verifier_offset, seal, header_sign);
+}
+
+static void ntlm_sec_free(void *ctx)
+{
+	ntlm_client_free(ctx);
+}
+
 cerr_t rpc_client_bind(rpc_client_t *c, const guid_t *iface, uint16_t vers_major, uint16_t vers_minor,
 		       const rpc_client_auth_t *auth)
 {
 	if (!auth || auth->auth_type == RPC_AUTH_NONE) {
 		return rpc_client_bind_sec(c, iface, vers_major, vers_minor, NULL, RPC_AUTH_LEVEL_NONE);
 	}
-	pthread_mutex_lock(&c->lock);
-	cerr_t e = fail(c, CERR_UNSUPPORTED, "authentication type %u is not supported by the client",
-			auth->auth_type);
-	pthread_mutex_unlock(&c->lock);
-	return e;
+	if (auth->auth_type != RPC_AUTH_WINNT) {
+		pthread_mutex_lock(&c->lock);
+		cerr_t e = fail(c, CERR_UNSUPPORTED, "authentication type %u is not supported by the client",
+				auth->auth_type);
+		pthread_mutex_unlock(&c->lock);
+		return e;
+	}
+	ntlm_client_t *n = ntlm_client_new(auth->user, auth->domain, auth->password, auth->workstation);
+	if (!n) {
+		pthread_mutex_lock(&c->lock);
+		cerr_t e = fail(c, CERR_INVALID_ARG, "setting up NTLM failed (invalid UTF-8 in a name, or no memory)");
+		pthread_mutex_unlock(&c->lock);
+		return e;
+	}
+	rpc_client_sec_t sec = {
+		.auth_type = RPC_AUTH_WINNT,
+		.ctx = n,
+		.step = ntlm_sec_step,
+		.sig_len = ntlm_sec_sig_len,
+		.protect = ntlm_sec_protect,
+		.unprotect = ntlm_sec_unprotect,
+		.free = ntlm_sec_free,
+	};
+	return rpc_client_bind_sec(c, iface, vers_major, vers_minor, &sec, auth->auth_level);
 }
 
 /* ---- calls ---- */
