@@ -10,12 +10,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "rpc/client.h"
+#include "rpc/epm.h"
+#include "rpc/ntlm.h"
+#include "rpc/ntlm_crypto.h"
+#include "rpc/server.h"
 #include "rpc/iface.h"
 #include "rpc/pdu.h"
 
@@ -376,13 +381,148 @@ static void test_epm_codec(void **state)
 	buf_free(&b);
 }
 
+/* ---- against the real runtime: endpoint mapper, NTLM at each level ---- */
+
+static char seen_user[64];
+static uint8_t seen_level;
+
+static cerr_t echo_op(rpc_call_t *call)
+{
+	const rpc_identity_t *id = call->conn->identity;
+	snprintf(seen_user, sizeof(seen_user), "%s\\%s", id && id->domain ? id->domain : "",
+		 id && id->user ? id->user : "");
+	seen_level = call->conn->auth_level;
+	buf_put_bytes(call->out, cur_data(&call->in), cur_len(&call->in));
+	return CERR_OK;
+}
+
+static const rpc_op_fn echo_ops[] = {echo_op};
+
+static cerr_t lookup(void *arg, const char *domain, const char *user, ntlm_account_t *out)
+{
+	(void)arg;
+	(void)domain;
+	if (strcmp(user, "alice") != 0) {
+		return CERR_STATUS_NO_SUCH_USER;
+	}
+	memset(out, 0, sizeof(*out));
+	return ntlm_nt_hash("S3cret!", out->nt_hash);
+}
+
+typedef struct live {
+	rpc_server_t *s;
+	pthread_t th;
+	uint16_t epm_port, dyn_port;
+	rpc_iface_t echo, epm;
+	rpc_endpoints_t eps;
+	rpc_auth_provider_t ntlm;
+} live_t;
+
+static void *live_run(void *arg)
+{
+	live_t *l = arg;
+	rpc_server_run(l->s);
+	return NULL;
+}
+
+static void live_start(live_t *l)
+{
+	memset(l, 0, sizeof(*l));
+	rpc_server_config_t cfg = {.workers = 2};
+	l->s = rpc_server_new(&cfg);
+	assert_non_null(l->s);
+	l->echo = (rpc_iface_t){.name = "echo", .uuid = IFACE, .ops = echo_ops, .n_ops = 1, .epm_register = true};
+	rpc_endpoints_from_server(&l->eps, l->s);
+	epm_iface_init(&l->epm, &l->eps);
+	ntlm_acceptor_config_t nc;
+	ntlm_acceptor_config_init(&nc);
+	nc.nb_domain = "CERTA";
+	nc.nb_computer = "CA1";
+	nc.lookup = lookup;
+	assert_int_equal(ntlm_acceptor_provider(&l->ntlm, &nc), CERR_OK);
+	assert_int_equal(rpc_server_add_iface(l->s, &l->echo, RPC_LISTEN_DYNAMIC), CERR_OK);
+	assert_int_equal(rpc_server_add_iface(l->s, &l->epm, RPC_LISTEN_EPM), CERR_OK);
+	assert_int_equal(rpc_server_add_auth(l->s, &l->ntlm), CERR_OK);
+	assert_int_equal(rpc_server_listen(l->s, "127.0.0.1", 0, RPC_LISTEN_EPM, &l->epm_port), CERR_OK);
+	assert_int_equal(rpc_server_listen(l->s, "127.0.0.1", 0, RPC_LISTEN_DYNAMIC, &l->dyn_port), CERR_OK);
+	assert_int_equal(pthread_create(&l->th, NULL, live_run, l), 0);
+}
+
+static void live_stop(live_t *l)
+{
+	rpc_server_stop(l->s);
+	pthread_join(l->th, NULL);
+	rpc_server_free(l->s);
+	ntlm_provider_cleanup(&l->ntlm);
+}
+
+static void test_live_epm_and_ntlm(void **state)
+{
+	(void)state;
+	live_t l;
+	live_start(&l);
+	uint16_t port = 0;
+	rpc_client_error_t err;
+	assert_int_equal(rpc_client_ept_map("127.0.0.1", l.epm_port, &IFACE, 0, 0, NULL, &port, &err), CERR_OK);
+	assert_int_equal(port, l.dyn_port);
+	guid_t other = IFACE;
+	other.d1 ^= 1;
+	assert_int_equal(rpc_client_ept_map("127.0.0.1", l.epm_port, &other, 0, 0, NULL, &port, &err),
+			 CERR_EPT_S_NOT_REGISTERED);
+
+	size_t n = 20000;
+	uint8_t *stub = malloc(n);
+	for (size_t i = 0; i < n; i++) {
+		stub[i] = (uint8_t)(i * 13 + 1);
+	}
+	const uint8_t levels[] = {RPC_AUTH_LEVEL_PKT_PRIVACY, RPC_AUTH_LEVEL_PKT_INTEGRITY, RPC_AUTH_LEVEL_CONNECT};
+	for (size_t k = 0; k < sizeof(levels); k++) {
+		rpc_client_t *c;
+		assert_int_equal(rpc_client_connect(&c, "127.0.0.1", l.dyn_port, NULL), CERR_OK);
+		rpc_client_auth_t auth = {.auth_type = RPC_AUTH_WINNT, .auth_level = levels[k], .user = "alice",
+					  .domain = "CERTA", .password = "S3cret!"};
+		assert_int_equal(rpc_client_bind(c, &IFACE, 0, 0, &auth), CERR_OK);
+		for (int call = 0; call < 3; call++) { /* sequence numbers advance */
+			uint8_t *out;
+			size_t out_len;
+			cerr_t e = rpc_client_call(c, 0, NULL, stub, n - (size_t)call * 7, &out, &out_len);
+			if (e != CERR_OK) {
+				rpc_client_last_error(c, &err);
+				fail_msg("level %u call %d: %s", levels[k], call, err.detail);
+			}
+			assert_int_equal(out_len, n - (size_t)call * 7);
+			assert_memory_equal(out, stub, out_len);
+			free(out);
+		}
+		assert_string_equal(seen_user, "CA1\\alice"); /* local accounts are named by computer */
+		assert_int_equal(seen_level, levels[k]);
+		rpc_client_free(c);
+	}
+
+	/* a wrong password: the call is refused, never answered */
+	rpc_client_t *c;
+	assert_int_equal(rpc_client_connect(&c, "127.0.0.1", l.dyn_port, NULL), CERR_OK);
+	rpc_client_auth_t bad = {.auth_type = RPC_AUTH_WINNT, .auth_level = RPC_AUTH_LEVEL_PKT_PRIVACY,
+				 .user = "alice", .domain = "CERTA", .password = "wrong"};
+	cerr_t e = rpc_client_bind(c, &IFACE, 0, 0, &bad);
+	if (e == CERR_OK) {
+		uint8_t *out;
+		size_t out_len;
+		e = rpc_client_call(c, 0, NULL, stub, 10, &out, &out_len);
+	}
+	assert_int_not_equal(e, CERR_OK);
+	rpc_client_free(c);
+	free(stub);
+	live_stop(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_echo_fragmented), cmocka_unit_test(test_empty_stub),
 		cmocka_unit_test(test_bind_nak),        cmocka_unit_test(test_ctx_rejected),
 		cmocka_unit_test(test_fault),           cmocka_unit_test(test_connect_refused),
-		cmocka_unit_test(test_epm_codec),
+		cmocka_unit_test(test_epm_codec),       cmocka_unit_test(test_live_epm_and_ntlm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
