@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "rpc/client.h"
+#include "rpc/ntlm.h"
+#include "rpc/ntlm_crypto.h"
 #include "rpc/pdu.h"
 #include "rpc/server.h"
 #include "util/log.h"
@@ -444,6 +446,88 @@ static void test_ipv6_and_endpoints(void **state)
 	rpc_server_free(s);
 }
 
+/* NTLM end to end: the project's client against the NTLM acceptor, every
+ * level, with responses and requests large enough to fragment */
+static cerr_t lookup_alice(void *arg, const char *domain, const char *user, ntlm_account_t *out)
+{
+	if (strcmp(user, "alice") != 0) {
+		return CERR_STATUS_NO_SUCH_USER;
+	}
+	memset(out, 0, sizeof(*out));
+	return ntlm_nt_hash("Passw0rd!", out->nt_hash);
+}
+
+static int auth_hook_calls;
+static cerr_t count_auth(void *arg, const rpc_conn_info_t *c, cerr_t st)
+{
+	__atomic_add_fetch(&auth_hook_calls, 1, __ATOMIC_SEQ_CST);
+	return CERR_OK;
+}
+
+static void test_ntlm_levels(void **state)
+{
+	rpc_server_config_t cfg = {.workers = 2};
+	rpc_server_t *s = rpc_server_new(&cfg);
+	rpc_auth_provider_t prov;
+	ntlm_acceptor_config_t nc;
+	ntlm_acceptor_config_init(&nc);
+	nc.nb_domain = "WORKGROUP";
+	nc.nb_computer = "CA1";
+	nc.lookup = lookup_alice;
+	assert_int_equal(ntlm_acceptor_provider(&prov, &nc), CERR_OK);
+	assert_int_equal(rpc_server_add_auth(s, &prov), CERR_OK);
+	rpc_server_hooks_t hooks = {.on_auth = count_auth};
+	rpc_server_set_hooks(s, &hooks);
+	assert_int_equal(rpc_server_add_iface(s, &test_iface, RPC_LISTEN_DYNAMIC), CERR_OK);
+	srv_t v = {.s = s};
+	assert_int_equal(rpc_server_listen(s, "127.0.0.1", 0, RPC_LISTEN_DYNAMIC, &v.port), CERR_OK);
+	assert_int_equal(pthread_create(&v.th, NULL, run_thread, &v), 0);
+
+	size_t big_len = 50000;
+	uint8_t *big = malloc(big_len);
+	for (size_t i = 0; i < big_len; i++) {
+		big[i] = (uint8_t)(i * 17 + 3);
+	}
+	const uint8_t levels[] = {RPC_AUTH_LEVEL_CONNECT, RPC_AUTH_LEVEL_PKT_INTEGRITY, RPC_AUTH_LEVEL_PKT_PRIVACY};
+	for (size_t i = 0; i < sizeof(levels); i++) {
+		rpc_client_t *c = NULL;
+		assert_int_equal(rpc_client_connect(&c, "127.0.0.1", v.port, NULL), CERR_OK);
+		rpc_client_auth_t a = {.auth_type = RPC_AUTH_WINNT, .auth_level = levels[i], .user = "alice",
+				       .domain = "WORKGROUP", .password = "Passw0rd!"};
+		assert_int_equal(rpc_client_bind(c, &TEST_UUID, 1, 0, &a), CERR_OK);
+		for (int k = 0; k < 3; k++) {
+			uint8_t *out = NULL;
+			size_t out_len = 0;
+			assert_int_equal(rpc_client_call(c, 0, NULL, big, big_len - (size_t)k * 1000, &out, &out_len),
+					 CERR_OK);
+			assert_int_equal(out_len, big_len - (size_t)k * 1000);
+			assert_memory_equal(out, big, out_len);
+			free(out);
+		}
+		rpc_client_free(c);
+	}
+	assert_int_equal(__atomic_load_n(&auth_hook_calls, __ATOMIC_SEQ_CST), 3);
+
+	/* a wrong password: the bind succeeds (AUTH3 has no reply), the first call is refused */
+	rpc_client_t *c = NULL;
+	assert_int_equal(rpc_client_connect(&c, "127.0.0.1", v.port, NULL), CERR_OK);
+	rpc_client_auth_t bad = {.auth_type = RPC_AUTH_WINNT, .auth_level = RPC_AUTH_LEVEL_PKT_PRIVACY,
+				 .user = "alice", .domain = "WORKGROUP", .password = "wrong"};
+	assert_int_equal(rpc_client_bind(c, &TEST_UUID, 1, 0, &bad), CERR_OK);
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	assert_int_equal(rpc_client_call(c, 0, NULL, (const uint8_t *)"x", 1, &out, &out_len),
+			 CERR_NCA_S_FAULT_ACCESS_DENIED);
+	rpc_client_free(c);
+	free(big);
+
+	rpc_server_stop(s);
+	pthread_join(v.th, NULL);
+	assert_int_equal(v.rc, CERR_OK);
+	rpc_server_free(s);
+	ntlm_provider_cleanup(&prov);
+}
+
 static rpc_server_t *sig_server;
 static void on_sigusr1(int sig) { rpc_server_stop(sig_server); }
 
@@ -477,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_garbage_and_limits),
 		cmocka_unit_test(test_idle_timeout_and_many),
 		cmocka_unit_test(test_ipv6_and_endpoints),
+		cmocka_unit_test(test_ntlm_levels),
 		cmocka_unit_test(test_stop_from_signal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
