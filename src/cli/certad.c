@@ -75,6 +75,7 @@ static int install_signals(void)
 typedef struct account_source {
 	pthread_mutex_t lock;
 	accounts_t *accounts;
+	const char *domain; /* [auth] netbios_domain: the authority of local accounts */
 } account_source_t;
 
 static cerr_t lookup_account(void *arg, const char *domain, const char *user, ntlm_account_t *out)
@@ -83,6 +84,10 @@ static cerr_t lookup_account(void *arg, const char *domain, const char *user, nt
 	pthread_mutex_lock(&src->lock);
 	cerr_t e = accounts_ntlm_lookup(src->accounts, domain, user, out);
 	pthread_mutex_unlock(&src->lock);
+	/* callers are then known as CERTA\alice, the name `certa user add` printed */
+	if (e == CERR_OK && !out->domain[0]) {
+		snprintf(out->domain, sizeof(out->domain), "%s", src->domain);
+	}
 	return e;
 }
 
@@ -170,6 +175,7 @@ static int open_accounts(daemon_state_t *d)
 	}
 	free(path);
 	pthread_mutex_init(&d->accounts.lock, NULL);
+	d->accounts.domain = d->env.cfg.netbios_domain;
 	d->accounts_lock_init = true;
 	if (accounts_user_count(d->accounts.accounts) == 0) {
 		log_warn("no local users yet: add one with `certa user add NAME` (no restart needed)");
