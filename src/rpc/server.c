@@ -228,14 +228,16 @@ static cerr_t listen_addr(rpc_server_t *s, const char *addr, uint16_t port, enum
 	int rc = getaddrinfo(addr, pbuf, &hints, &res);
 	if (rc != 0 || !res) {
 		log_error("rpc: cannot listen on %s: %s", addr, gai_strerror(rc));
+		errno = 0; /* not a socket error: the caller reports the cerr_t */
 		return CERR_CONFIG;
 	}
 	cerr_t e = listen_one(s, res->ai_addr, res->ai_addrlen, role, out_port);
+	int err = e == CERR_IO ? errno : 0;
 	if (e != CERR_OK) {
-		log_error("rpc: cannot listen on [%s]:%u: %s", addr, (unsigned)port,
-			  e == CERR_IO ? strerror(errno) : cerr_msg(e));
+		log_error("rpc: cannot listen on [%s]:%u: %s", addr, (unsigned)port, err ? strerror(err) : cerr_msg(e));
 	}
 	freeaddrinfo(res);
+	errno = err; /* callers explain EADDRINUSE / EACCES from errno */
 	return e;
 }
 
@@ -258,6 +260,7 @@ cerr_t rpc_server_listen(rpc_server_t *s, const char *addr, uint16_t port, enum 
 		uint16_t got6;
 		if (listen_addr(s, "::", got, role, &got6) != CERR_OK) {
 			log_warn("rpc: going on without IPv6 on port %u", got);
+			errno = 0;
 		}
 	}
 	log_info("rpc: listening on %s port %u (%s)", addr && addr[0] ? addr : "*", got,

@@ -50,7 +50,8 @@ cerr_t rpc_server_add_iface(rpc_server_t *s, const rpc_iface_t *iface, int roles
 cerr_t rpc_server_add_auth(rpc_server_t *s, const rpc_auth_provider_t *provider);
 /* rpc_server_listen binds addr:port (port 0 = any) and reports the port bound.
  * addr is a numeric IPv4/IPv6 address; NULL, "" or "*" listens on 0.0.0.0 and,
- * when the host has IPv6, on :: with the same port. */
+ * when the host has IPv6, on :: with the same port. On failure errno holds the
+ * socket error (EADDRINUSE, EACCES, ...), or 0 when addr does not parse. */
 cerr_t rpc_server_listen(rpc_server_t *s, const char *addr, uint16_t port, enum rpc_listen_role role,
 			 uint16_t *out_port);
 /* rpc_server_foreach_endpoint lists (iface, role, port) for every registered

@@ -419,6 +419,9 @@ static void test_ipv6_and_endpoints(void **state)
 	assert_int_equal(rpc_server_listen(s, NULL, 0, RPC_LISTEN_DYNAMIC, &port), CERR_OK);
 	assert_int_equal(rpc_server_listen(s, "127.0.0.1", 0, RPC_LISTEN_EPM, &epm), CERR_OK);
 	assert_int_not_equal(rpc_server_listen(s, "not-an-address", 0, RPC_LISTEN_EPM, NULL), CERR_OK);
+	assert_int_equal(errno, 0);
+	assert_int_equal(rpc_server_listen(s, "127.0.0.1", epm, RPC_LISTEN_EPM, NULL), CERR_IO);
+	assert_int_equal(errno, EADDRINUSE);
 	srv_t v = {.s = s, .port = port};
 	assert_int_equal(pthread_create(&v.th, NULL, run_thread, &v), 0);
 
