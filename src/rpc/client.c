@@ -964,7 +964,8 @@ cerr_t rpc_client_ept_map(const char *host, uint16_t epm_port, const guid_t *ifa
 		if (err) {
 			err->status = e;
 			snprintf(err->detail, sizeof(err->detail), "cannot connect to the endpoint mapper at %s:%u: %s",
-				 host, (unsigned)(epm_port ? epm_port : 135), cerr_msg(e));
+				 host, (unsigned)(epm_port ? epm_port : 135),
+				 e == CERR_IO ? strerror(errno) : e == CERR_NOT_FOUND ? "unknown host" : cerr_msg(e));
 		}
 		goto out;
 	}
