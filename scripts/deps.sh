@@ -9,7 +9,7 @@ set -euo pipefail
 
 mode=${1:-run}
 
-run_pkgs=(meson ninja-build gcc pkg-config python3
+run_pkgs=(make meson ninja-build gcc pkg-config python3
 	libssl-dev libsqlite3-dev libkrb5-dev libldap2-dev libpq-dev openssl)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 test_pkgs=(libcmocka-dev python3-impacket tshark
