@@ -273,13 +273,16 @@ static int listen_all(daemon_state_t *d)
 
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		const char *addr = cfg->listen[i];
-		uint16_t port = 0;
-		cerr_t e = rpc_server_listen(d->server, addr, cfg->epm_port, RPC_LISTEN_EPM, &port);
+		const char *what = "the endpoint mapper";
+		uint16_t want = cfg->epm_port, port = 0;
+		cerr_t e = rpc_server_listen(d->server, addr, want, RPC_LISTEN_EPM, &port);
 		if (e == CERR_OK) {
 			d->epm_port = port;
 			/* the first address picks the dynamic port; the others reuse it so
 			 * the endpoint mapper's answer is right whichever one a client dialled */
-			e = rpc_server_listen(d->server, addr, dyn, RPC_LISTEN_DYNAMIC, &port);
+			what = "certificate requests";
+			want = dyn;
+			e = rpc_server_listen(d->server, addr, want, RPC_LISTEN_DYNAMIC, &port);
 			if (e == CERR_OK) {
 				dyn = port;
 				d->dynamic_port = port;
@@ -287,16 +290,18 @@ static int listen_all(daemon_state_t *d)
 		}
 		if (e != CERR_OK) {
 			int err = errno;
-			fprintf(stderr, "certad: cannot listen on %s (ports %u and %u): %s\n", addr, cfg->epm_port, dyn,
+			fprintf(stderr, "certad: cannot listen on %s port %u (%s): %s\n", addr, want, what,
 				err ? strerror(err) : cerr_msg(e));
-			if (err == EACCES && cfg->epm_port < 1024) {
+			if (err == EACCES && want < 1024) {
 				fprintf(stderr, "certad: port %u needs root or CAP_NET_BIND_SERVICE; or set [rpc] "
 						"epm_port above 1023 for a test\n",
-					cfg->epm_port);
+					want);
 				return EX_NOPERM;
 			}
 			if (err == EADDRINUSE) {
 				fprintf(stderr, "certad: another program holds the port (`ss -ltnp` shows which)\n");
+			} else if (err == EADDRNOTAVAIL) {
+				fprintf(stderr, "certad: %s is not an address of this machine: fix [rpc] listen\n", addr);
 			}
 			return EX_UNAVAILABLE;
 		}
