@@ -19,8 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The shipped templates: the source tree's templates/ while developing (what
+ * `make run` uses), else where `meson install` put them. */
 #ifndef CERTA_TEMPLATES_DIR
-#define CERTA_TEMPLATES_DIR "/usr/share/certa/templates"
+#define CERTA_TEMPLATES_DIR "/usr/local/share/certa/templates"
+#endif
+#ifndef CERTA_TEMPLATES_INSTALL_DIR
+#define CERTA_TEMPLATES_INSTALL_DIR "/usr/local/share/certa/templates"
 #endif
 
 #define CONFIG_MAX_FILE (1024u * 1024u)
@@ -189,7 +194,9 @@ cerr_t config_defaults(config_t *cfg)
 	cfg->idle_timeout = 300;
 	cfg->ntlm = true;
 	cfg->log_level = LOG_INFO;
-	if (!set_str(&cfg->ca_name, "certa-CA") || !set_str(&cfg->templates_dir, CERTA_TEMPLATES_DIR) ||
+	const char *templates =
+		access(CERTA_TEMPLATES_DIR, F_OK) == 0 ? CERTA_TEMPLATES_DIR : CERTA_TEMPLATES_INSTALL_DIR;
+	if (!set_str(&cfg->ca_name, "certa-CA") || !set_str(&cfg->templates_dir, templates) ||
 	    !set_str(&cfg->listen[0], "0.0.0.0") || !set_str(&cfg->netbios_domain, "CERTA") ||
 	    !set_str(&cfg->computer_name, netbios) || !set_str(&cfg->dns_domain, dns) ||
 	    !set_str(&cfg->events_file, "events.jsonl")) {
