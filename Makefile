@@ -4,7 +4,8 @@
 #   make test   build with ASan/UBSan, run unit + integration suites, print
 #               one "N passed, N failed" line
 #   make fuzz   run every fuzz target for 60 s from its seed corpus
-#   make clean  remove build/ (./state, the CA and its accounts, is kept)
+#   make clean  remove the builds made here (./state, the CA and its accounts,
+#               is kept; other build/ folders of your own are left alone)
 
 SHELL := /bin/bash
 RELEASE := build/release
@@ -33,4 +34,4 @@ fuzz:
 	@scripts/fuzz.sh
 
 clean:
-	rm -rf build
+	rm -rf $(RELEASE) $(TESTDIR) build/fuzz
