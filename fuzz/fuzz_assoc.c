@@ -18,7 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static cerr_t op_echo(rpc_call_t *c)
 {
-	buf_put_bytes(c->out, cur_data(&c->in), cur_len(&c->in));
+	if (cur_len(&c->in)) {
+		buf_put_bytes(c->out, cur_data(&c->in), cur_len(&c->in));
+	}
 	return CERR_OK;
 }
 

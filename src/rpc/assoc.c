@@ -1120,7 +1120,9 @@ static cerr_t handle_request(assoc_t *a, rpc_pdu_t *p, uint8_t *pdu, size_t len,
 
 	assoc_call_t *call = a->frag;
 	const cur_t *stub = &p->u.request.stub;
-	buf_put_bytes(&call->stub, cur_data(stub), cur_len(stub));
+	if (cur_len(stub)) { /* an empty fragment adds nothing (and the buffer may not exist yet) */
+		buf_put_bytes(&call->stub, cur_data(stub), cur_len(stub));
+	}
 	if (!buf_ok(&call->stub)) {
 		log_info("rpc: %s:%u request call_id=%u exceeds the %zu-byte stub limit", a->peer_addr,
 			 a->info.peer_port, call_id, a->reg->cfg.max_stub);

@@ -35,7 +35,9 @@ static cerr_t op_echo(rpc_call_t *c)
 {
 	calls_run++;
 	last_conn = c->conn;
-	buf_put_bytes(c->out, cur_data(&c->in), cur_len(&c->in));
+	if (cur_len(&c->in)) {
+		buf_put_bytes(c->out, cur_data(&c->in), cur_len(&c->in));
+	}
 	return CERR_OK;
 }
 

@@ -36,7 +36,9 @@ static char seen_local[64];
 static cerr_t op_echo(rpc_call_t *c)
 {
 	snprintf(seen_local, sizeof(seen_local), "%s", c->conn->local_addr);
-	buf_put_bytes(c->out, cur_data(&c->in), cur_len(&c->in));
+	if (cur_len(&c->in)) {
+		buf_put_bytes(c->out, cur_data(&c->in), cur_len(&c->in));
+	}
 	return CERR_OK;
 }
 
