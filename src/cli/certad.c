@@ -431,8 +431,10 @@ int main(int argc, char **argv)
 		char *path = cli_path(&d.env, CLI_CONFIG_FILE);
 		if (path && config_write_default(path) == CERR_OK) {
 			log_info("wrote %s with every setting and its default, commented out", path);
+			d.env.config_path = path; /* the banner names it; cli_env_cleanup frees it */
+		} else {
+			free(path);
 		}
-		free(path);
 	}
 	if (install_signals() != 0) {
 		fprintf(stderr, "certad: cannot install signal handlers: %s\n", strerror(errno));
