@@ -25,6 +25,7 @@
 
 #include <openssl/crypto.h>
 
+#include "rpc/epm.h"
 #include "rpc/iface.h"
 #include "rpc/limits.h"
 #include "rpc/ntlm.h"
@@ -794,53 +795,19 @@ cerr_t rpc_client_call(rpc_client_t *c, uint16_t opnum, const guid_t *object, co
  * MS-RPCE 2.2.1.2) ---- */
 
 /* e1af8308-5d1f-11c9-91a4-08002b14a0fa v3.0 */
-static const guid_t EPM_UUID = {0xe1af8308, 0x5d1f, 0x11c9, {0x91, 0xa4, 0x08, 0x00, 0x2b, 0x14, 0xa0, 0xfa}};
-#define EPM_VERS_MAJOR 3
-#define EPM_VERS_MINOR 0
-#define EPM_OPNUM_MAP 3
-#define EPM_MAX_TOWERS 4
-/* tower floor protocol identifiers (C706 App. I) */
-#define TWR_PROT_UUID 0x0d
-#define TWR_PROT_NCACN 0x0b
-#define TWR_PROT_TCP 0x07
-#define TWR_PROT_IP 0x09
+static const guid_t CLIENT_EPM_UUID = {0xe1af8308, 0x5d1f, 0x11c9, {0x91, 0xa4, 0x08, 0x00, 0x2b, 0x14, 0xa0, 0xfa}};
+#define CLIENT_EPM_VERS_MAJOR 3
+#define CLIENT_EPM_VERS_MINOR 0
+#define CLIENT_EPM_MAX_TOWERS 4
 /* ept_map status when nothing is registered (C706 App. E ept_s_not_registered) */
 #define EPT_S_NOT_REGISTERED_DCE 0x16c9a0d6u
 
-static void put_uuid_floor(buf_t *b, const guid_t *g, uint16_t vmaj, uint16_t vmin)
-{
-	buf_put_u16(b, 1 + 16 + 2);
-	buf_put_u8(b, TWR_PROT_UUID);
-	buf_put_guid(b, g);
-	buf_put_u16(b, vmaj);
-	buf_put_u16(b, 2);
-	buf_put_u16(b, vmin);
-}
-
-static void put_tower(buf_t *b, const guid_t *iface, uint16_t vmaj, uint16_t vmin)
-{
-	buf_put_u16(b, 5); /* floor count */
-	put_uuid_floor(b, iface, vmaj, vmin);
-	put_uuid_floor(b, &RPC_NDR20_UUID, RPC_NDR20_VERSION, 0);
-	buf_put_u16(b, 1);
-	buf_put_u8(b, TWR_PROT_NCACN);
-	buf_put_u16(b, 2);
-	buf_put_u16(b, 0); /* connection-oriented minor version */
-	buf_put_u16(b, 1);
-	buf_put_u8(b, TWR_PROT_TCP);
-	buf_put_u16(b, 2);
-	buf_put_u16be(b, 0); /* port: what we ask for */
-	buf_put_u16(b, 1);
-	buf_put_u8(b, TWR_PROT_IP);
-	buf_put_u16(b, 4);
-	buf_put_u32be(b, 0);
-}
-
 cerr_t rpc_client_epm_encode_map(buf_t *b, const guid_t *iface, uint16_t vers_major, uint16_t vers_minor)
 {
+	static const uint8_t any_ip[4] = {0, 0, 0, 0};
 	buf_t tower;
-	buf_init(&tower, 1024);
-	put_tower(&tower, iface, vers_major, vers_minor);
+	buf_init(&tower, EPM_MAX_TOWER_LEN);
+	epm_tower_put_tcp(&tower, iface, vers_major, vers_minor, 0, any_ip);
 	if (!buf_ok(&tower)) {
 		buf_free(&tower);
 		return CERR_NOMEM;
@@ -858,34 +825,9 @@ cerr_t rpc_client_epm_encode_map(buf_t *b, const guid_t *iface, uint16_t vers_ma
 	buf_align(b, 4);
 	/* [in, out] ept_lookup_handle_t entry_handle: a nil context handle */
 	buf_put_zeros(b, 20);
-	buf_put_u32(b, EPM_MAX_TOWERS);
+	buf_put_u32(b, CLIENT_EPM_MAX_TOWERS);
 	buf_free(&tower);
 	return buf_ok(b) ? CERR_OK : CERR_NOMEM;
-}
-
-/* tower_tcp_port finds the TCP floor of a tower and reads its port. */
-static bool tower_tcp_port(cur_t *t, uint16_t *out_port)
-{
-	uint16_t floors;
-	if (!cur_get_u16le(t, &floors)) {
-		return false;
-	}
-	bool found = false;
-	for (uint16_t i = 0; i < floors; i++) {
-		uint16_t lhs_len, rhs_len;
-		cur_t lhs, rhs;
-		uint8_t prot;
-		if (!cur_get_u16le(t, &lhs_len) || !cur_get_bytes(t, &lhs, lhs_len) || !cur_get_u16le(t, &rhs_len) ||
-		    !cur_get_bytes(t, &rhs, rhs_len) || !cur_get_u8(&lhs, &prot)) {
-			return false;
-		}
-		uint16_t port;
-		if (prot == TWR_PROT_TCP && !found && cur_get_u16be(&rhs, &port)) {
-			*out_port = port;
-			found = true;
-		}
-	}
-	return found;
 }
 
 cerr_t rpc_client_epm_decode_map(const uint8_t *stub, size_t len, uint16_t *out_port, uint32_t *out_status)
@@ -902,9 +844,9 @@ cerr_t rpc_client_epm_decode_map(const uint8_t *stub, size_t len, uint16_t *out_
 	if (offset != 0 || actual > max_count || actual != num_towers || actual > cur_len(&c) / 4) {
 		return CERR_MALFORMED;
 	}
-	uint32_t refs[EPM_MAX_TOWERS];
-	if (actual > EPM_MAX_TOWERS) {
-		return CERR_MALFORMED; /* we asked for at most EPM_MAX_TOWERS */
+	uint32_t refs[CLIENT_EPM_MAX_TOWERS];
+	if (actual > CLIENT_EPM_MAX_TOWERS) {
+		return CERR_MALFORMED; /* we asked for at most CLIENT_EPM_MAX_TOWERS */
 	}
 	for (uint32_t i = 0; i < actual; i++) {
 		if (!cur_get_u32(&c, &refs[i])) {
@@ -927,9 +869,10 @@ cerr_t rpc_client_epm_decode_map(const uint8_t *stub, size_t len, uint16_t *out_
 		if (!cur_get_bytes(&c, &tower, tmax)) {
 			return CERR_TRUNCATED;
 		}
-		uint16_t port;
-		if (!found && tower_tcp_port(&tower, &port)) {
-			*out_port = port;
+		epm_tower_t t;
+		if (!found && epm_tower_parse(&tower, &t) == CERR_OK && t.protocol == EPM_FLOOR_RPC_CO &&
+		    t.transport == EPM_FLOOR_TCP && t.port != 0) {
+			*out_port = t.port;
 			found = true;
 		}
 	}
@@ -969,11 +912,11 @@ cerr_t rpc_client_ept_map(const char *host, uint16_t epm_port, const guid_t *ifa
 		}
 		goto out;
 	}
-	e = rpc_client_bind(c, &EPM_UUID, EPM_VERS_MAJOR, EPM_VERS_MINOR, NULL);
+	e = rpc_client_bind(c, &CLIENT_EPM_UUID, CLIENT_EPM_VERS_MAJOR, CLIENT_EPM_VERS_MINOR, NULL);
 	if (e == CERR_OK) {
 		e = rpc_client_epm_encode_map(&req, iface, vers_major, vers_minor);
 		if (e == CERR_OK) {
-			e = rpc_client_call(c, EPM_OPNUM_MAP, NULL, req.data, req.len, &resp, &resp_len);
+			e = rpc_client_call(c, EPM_OP_MAP, NULL, req.data, req.len, &resp, &resp_len);
 		}
 	}
 	if (e != CERR_OK) {
