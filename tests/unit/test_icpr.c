@@ -502,6 +502,61 @@ static void test_handler_config(void **state)
 	free(csr);
 }
 
+/* A template with CT_FLAG_PEND_ALL_REQUESTS (msPKI-Enrollment-Flag 0x2): the
+ * request is taken under submission (disposition 5, ID assigned, no
+ * certificate), and retrieving it says the same. */
+static void test_handler_pending(void **state)
+{
+	(void)state;
+	char pdir[64], tdir[80], cmd[512];
+	snprintf(pdir, sizeof(pdir), "/tmp/certa-icpr-pend-XXXXXX");
+	assert_non_null(mkdtemp(pdir));
+	snprintf(tdir, sizeof(tdir), "%s/templates", pdir);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s' && sed -e 's/^cn: User$/cn: PendUser/' -e 's/CN=User,/CN=PendUser,/' "
+		 "-e 's/^msPKI-Enrollment-Flag: 41$/msPKI-Enrollment-Flag: 43/' -e 's/^displayName: User$/displayName: PendUser/' "
+		 "'%s/User.ldif' > '%s/PendUser.ldif'",
+		 tdir, CERTA_SRC_TEMPLATES_DIR, tdir);
+	assert_int_equal(system(cmd), 0);
+	const char *const offered[] = {"PendUser"};
+	char sdir[96];
+	snprintf(sdir, sizeof(sdir), "%s/state", pdir);
+	ca_config_t cfg = {
+		.state_dir = sdir,
+		.ca_name = "Pending CA",
+		.key_alg = CA_KEY_EC_P256,
+		.templates = offered,
+		.num_templates = 1,
+		.templates_dir = tdir,
+		.dns_domain = "example.com",
+		.events = ev,
+	};
+	ca_t *pca = NULL;
+	assert_int_equal(ca_open(&cfg, &pca), CERR_OK);
+	rpc_iface_t iface;
+	assert_int_equal(icpr_iface_init(&iface, pca, NULL), CERR_OK);
+	size_t n;
+	uint8_t *csr = make_csr(key2048, &n);
+	outcome_t o;
+	call_request(&iface, RPC_AUTH_LEVEL_PKT_PRIVACY, "Pending CA", 0, "CertificateTemplate:PendUser", csr, n, &o);
+	assert_int_equal(o.resp.status, 0);
+	assert_int_equal(o.resp.disposition, ICPR_DISP_UNDER_SUBMISSION);
+	assert_true(o.resp.request_id > 0);
+	assert_int_equal(o.resp.encoded_cert.len, 0);
+	uint32_t id = o.resp.request_id;
+	arena_free(o.a);
+	call_request(&iface, RPC_AUTH_LEVEL_PKT_PRIVACY, NULL, id, NULL, NULL, 0, &o);
+	assert_int_equal(o.resp.status, 0);
+	assert_int_equal(o.resp.disposition, ICPR_DISP_UNDER_SUBMISSION);
+	assert_int_equal(o.resp.request_id, id);
+	arena_free(o.a);
+	icpr_iface_cleanup(&iface);
+	ca_close(pca);
+	free(csr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pdir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest codec[] = {
@@ -514,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_handler_issue_and_retrieve),
 		cmocka_unit_test(test_handler_refusals),
 		cmocka_unit_test(test_handler_config),
+		cmocka_unit_test(test_handler_pending),
 	};
 	int rc = cmocka_run_group_tests_name("codec", codec, NULL, NULL);
 	rc |= cmocka_run_group_tests_name("handler", handler, group_setup, group_teardown);
