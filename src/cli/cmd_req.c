@@ -362,7 +362,7 @@ static int resolve_port(const req_opts_t *o, const rpc_client_config_t *cfg, uin
 											      : EX_PROTOCOL;
 }
 
-static void print_client_error(const char *what, cerr_t e, const rpc_client_error_t *err)
+static void print_client_error(const char *what, cerr_t e, const rpc_client_error_t *err, bool anonymous)
 {
 	char d[320];
 	if (err->fault_status) {
@@ -370,8 +370,9 @@ static void print_client_error(const char *what, cerr_t e, const rpc_client_erro
 		if (err->fault_status == cerr_value(CERR_NCA_S_FAULT_ACCESS_DENIED)) {
 			/* with NTLM the credentials are judged after auth3, which has no
 			 * answer: the first call is where a wrong password shows */
-			fprintf(stderr, "  (the server did not accept the credentials: check the user name, domain "
-					"and password)\n");
+			fprintf(stderr, anonymous ? "  (no --user given: the server refused an anonymous caller)\n"
+						  : "  (the server did not accept the credentials: check the user name, "
+						    "domain and password)\n");
 		}
 		return;
 	}
@@ -470,7 +471,7 @@ static int do_request(const req_opts_t *o, const char *password, const uint8_t *
 	e = rpc_client_bind(c, &ICPR_UUID, ICPR_VERS_MAJOR, ICPR_VERS_MINOR, &auth);
 	if (e != CERR_OK) {
 		rpc_client_last_error(c, &err);
-		print_client_error("bind", e, &err);
+		print_client_error("bind", e, &err, !o->user);
 		rc = exit_for_client_error(e, &err);
 		goto done;
 	}
@@ -496,7 +497,7 @@ static int do_request(const req_opts_t *o, const char *password, const uint8_t *
 	e = rpc_client_call(c, ICPR_OPNUM_CERT_SERVER_REQUEST, NULL, stub.data, stub.len, &out, &out_len);
 	if (e != CERR_OK) {
 		rpc_client_last_error(c, &err);
-		print_client_error("CertServerRequest", e, &err);
+		print_client_error("CertServerRequest", e, &err, !o->user);
 		rc = exit_for_client_error(e, &err);
 		goto done;
 	}
