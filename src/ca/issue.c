@@ -381,6 +381,49 @@ static bool asn1_time_to_time_t(const ASN1_TIME *t, time_t *out)
 	return true;
 }
 
+/* copy_spki puts the request's SubjectPublicKeyInfo into x field by field.
+ * X509_set_pubkey would re-encode the EVP_PKEY through OpenSSL 3's encoder
+ * and then decode the result again, which cost more than half of an
+ * enrollment's CPU with an ECDSA CA (bench/RESULTS.md); the bytes are the
+ * same. x's key then has no cached EVP_PKEY (X509_get0_pubkey(x) is NULL),
+ * which nothing here needs: the SKI hashes the bit string. */
+static bool copy_spki(X509 *x, const X509_PUBKEY *from)
+{
+	ASN1_OBJECT *alg_oid = NULL;
+	const unsigned char *pk = NULL;
+	int pk_len = 0;
+	X509_ALGOR *alg = NULL;
+	if (!X509_PUBKEY_get0_param(&alg_oid, &pk, &pk_len, &alg, from) || !alg || pk_len < 0) {
+		return false;
+	}
+	const ASN1_OBJECT *aobj = NULL;
+	int ptype = V_ASN1_UNDEF;
+	const void *pval = NULL;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
+	ASN1_OBJECT *oid = OBJ_dup(aobj);
+	void *param = NULL;
+	if (ptype == V_ASN1_OBJECT) {
+		param = OBJ_dup(pval); /* EC named curve */
+	} else if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL) {
+		param = ASN1_STRING_dup(pval); /* explicit parameters (a SEQUENCE) */
+	}
+	unsigned char *bits = pk_len ? OPENSSL_memdup(pk, (size_t)pk_len) : NULL;
+	bool have_param = ptype == V_ASN1_UNDEF || ptype == V_ASN1_NULL || param != NULL;
+	if (!oid || !have_param || (pk_len && !bits)) {
+		ASN1_OBJECT_free(oid);
+		if (ptype == V_ASN1_OBJECT) {
+			ASN1_OBJECT_free(param);
+		} else {
+			ASN1_STRING_free(param);
+		}
+		OPENSSL_free(bits);
+		return false;
+	}
+	/* takes ownership; fails only when out of memory, part-way, so nothing
+	 * is freed here then (a leak beats a double free) */
+	return X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), oid, ptype, param, bits, pk_len) == 1;
+}
+
 /* ---- public ---- */
 
 cerr_t issue_certificate(const issue_params_t *p, X509 **out, char serial_hex[ISSUE_SERIAL_HEX_LEN])
@@ -404,7 +447,8 @@ cerr_t issue_certificate(const issue_params_t *p, X509 **out, char serial_hex[IS
 		  X509_set_issuer_name(x, X509_get_subject_name(p->ca_cert)) &&
 		  X509_set_subject_name(x, p->subject) &&
 		  X509_time_adj_ex(X509_getm_notBefore(x), 0, -ISSUE_CLOCK_SKEW_SECONDS, &now) &&
-		  ASN1_TIME_set(X509_getm_notAfter(x), not_after) && X509_set_pubkey(x, p->subject_key);
+		  ASN1_TIME_set(X509_getm_notAfter(x), not_after) &&
+		  (p->subject_spki ? copy_spki(x, p->subject_spki) : X509_set_pubkey(x, p->subject_key));
 	ok = ok && add_key_ids(x, p->ca_cert, true);
 	ok = ok && add_template_ext(x, t);
 	if (ok && is_ca) {

@@ -32,6 +32,10 @@ typedef struct issue_params {
 	X509 *ca_cert;
 	signer_t *signer;
 	EVP_PKEY *subject_key;  /* from the request */
+	/* The request's SubjectPublicKeyInfo, copied into the certificate as
+	 * sent; NULL = encode subject_key (much slower with OpenSSL 3's
+	 * encoder framework, which X509_set_pubkey goes through). */
+	const X509_PUBKEY *subject_spki;
 	X509_NAME *subject;     /* the decided subject (may be empty when a SAN is present) */
 	GENERAL_NAMES *san;     /* decided SAN entries, or NULL */
 	const char *sid;        /* requester SID for 1.3.6.1.4.1.311.25.2, or NULL */
