@@ -211,6 +211,11 @@ static uint8_t *grow(buf_t *b, size_t n)
 	if (b->err) {
 		return NULL;
 	}
+	if (n == 0) {
+		/* nothing to place; b->data may still be NULL, and NULL + 0 is undefined */
+		static uint8_t none;
+		return &none;
+	}
 	if (n > b->max || b->len > b->max - n) {
 		b->err = true;
 		return NULL;
