@@ -899,7 +899,7 @@ cerr_t ca_submit(ca_t *ca, const ca_request_in_t *in, ca_request_out_t *out)
 			.tmpl = d.tmpl,
 			.ca_cert = ca->cert,
 			.signer = ca->signer,
-			.subject_key = X509_REQ_get0_pubkey(csr->req),
+			.subject_key = csr->pkey,
 			.subject_spki = X509_REQ_get_X509_PUBKEY(csr->req),
 			.subject = subject,
 			.san = san,

@@ -6,13 +6,20 @@
  */
 #include "ca/request.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
+#include <openssl/asn1t.h>
+#include <openssl/bn.h>
 #include <openssl/cms.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #include "util/cursor.h"
@@ -67,12 +74,108 @@ static cerr_t der_err(der_rc_t r)
 	return r == DER_EOD ? CERR_CRYPT_E_ASN1_EOD : CERR_CRYPT_E_ASN1_BADTAG;
 }
 
+/* ---- the public key, without OpenSSL 3's decoder framework ----
+ * d2i_X509_REQ turns the SubjectPublicKeyInfo into an EVP_PKEY through
+ * OSSL_DECODER, which assembles a decoder chain from every provider's
+ * decoders on each call: 1.5M instructions, about half of an enrollment's
+ * CPU with an ECDSA CA (bench/RESULTS.md). So the request is decoded in a
+ * library context holding only the "null" provider, where that attempt
+ * finds no decoder at once and leaves the key undecoded (OpenSSL keeps
+ * parsing: the key is then opaque), and the key is imported from its
+ * parameters - RSA modulus and exponent, EC named curve and point - with
+ * EVP_PKEY_fromdata. Types other than RSA and EC are refused either way. */
+
+static OSSL_LIB_CTX *no_decoders_ctx; /* process lifetime; NULL = use plain d2i */
+static pthread_once_t no_decoders_once = PTHREAD_ONCE_INIT;
+
+static void no_decoders_init(void)
+{
+	OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+	if (ctx && !OSSL_PROVIDER_load(ctx, "null")) {
+		OSSL_LIB_CTX_free(ctx);
+		ctx = NULL;
+	}
+	no_decoders_ctx = ctx;
+	ERR_clear_error();
+}
+
+/* der_positive_int reads an INTEGER that must be > 0 (RFC 8017 A.1.1). */
+static BIGNUM *der_positive_int(cur_t *c)
+{
+	uint8_t tag, b0;
+	cur_t v;
+	if (der_get(c, &tag, &v, NULL) != DER_OK || tag != 0x02 || cur_empty(&v)) {
+		return NULL;
+	}
+	cur_t peek = v;
+	if (!cur_get_u8(&peek, &b0) || (b0 & 0x80)) {
+		return NULL;
+	}
+	return BN_bin2bn(cur_data(&v), (int)cur_len(&v), NULL);
+}
+
+/* spki_to_pkey imports an RSA or named-curve EC public key (RFC 3279
+ * 2.3.1 / RFC 5480 2.1.1); NULL for other types or malformed keys. */
+static EVP_PKEY *spki_to_pkey(const X509_PUBKEY *spki)
+{
+	ASN1_OBJECT *alg = NULL;
+	const unsigned char *pk = NULL;
+	int pk_len = 0;
+	X509_ALGOR *algor = NULL;
+	if (!X509_PUBKEY_get0_param(&alg, &pk, &pk_len, &algor, spki) || !algor || pk_len <= 0) {
+		return NULL;
+	}
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	BIGNUM *n = NULL, *e = NULL;
+	const char *type = NULL;
+	bool ok = bld != NULL;
+	int nid = OBJ_obj2nid(alg);
+	if (ok && nid == NID_rsaEncryption) {
+		type = "RSA";
+		cur_t c, seq;
+		uint8_t tag;
+		cur_init(&c, pk, (size_t)pk_len);
+		ok = der_get(&c, &tag, &seq, NULL) == DER_OK && tag == 0x30 && cur_empty(&c) &&
+		     (n = der_positive_int(&seq)) != NULL && (e = der_positive_int(&seq)) != NULL && cur_empty(&seq) &&
+		     OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
+		     OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e);
+	} else if (ok && nid == NID_X9_62_id_ecPublicKey) {
+		type = "EC";
+		int ptype = V_ASN1_UNDEF;
+		const void *pval = NULL;
+		X509_ALGOR_get0(NULL, &ptype, &pval, algor);
+		const char *group = ptype == V_ASN1_OBJECT ? OBJ_nid2sn(OBJ_obj2nid(pval)) : NULL;
+		ok = group && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) &&
+		     OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pk, (size_t)pk_len);
+	} else {
+		ok = false;
+	}
+	OSSL_PARAM *params = ok ? OSSL_PARAM_BLD_to_param(bld) : NULL;
+	EVP_PKEY_CTX *ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, type, NULL) : NULL;
+	EVP_PKEY *pkey = NULL;
+	if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	ERR_clear_error();
+	return pkey;
+}
+
 /* d2i_req decodes a CertificationRequest from a TLV der_get has bounded
  * (so d2i cannot read past it, and one SEQUENCE fills it exactly). */
 static X509_REQ *d2i_req(const cur_t *tlv)
 {
+	pthread_once(&no_decoders_once, no_decoders_init);
 	const unsigned char *p = cur_data(tlv);
-	X509_REQ *r = d2i_X509_REQ(NULL, &p, (long)cur_len(tlv));
+	X509_REQ *r = no_decoders_ctx ? (X509_REQ *)ASN1_item_d2i_ex(NULL, &p, (long)cur_len(tlv),
+								      ASN1_ITEM_rptr(X509_REQ), no_decoders_ctx, NULL)
+				      : d2i_X509_REQ(NULL, &p, (long)cur_len(tlv));
 	ERR_clear_error();
 	return r;
 }
@@ -263,6 +366,7 @@ void request_free(ca_csr_t *csr)
 		return;
 	}
 	X509_REQ_free(csr->req);
+	EVP_PKEY_free(csr->pkey);
 	X509_free(csr->renewal_cert);
 	sk_X509_EXTENSION_pop_free(csr->exts, X509_EXTENSION_free);
 	free(csr->template_name);
@@ -324,7 +428,7 @@ cerr_t request_decode(uint32_t flags, const uint8_t *der, size_t len, ca_csr_t *
 	if (rc != CERR_OK) {
 		goto fail;
 	}
-	EVP_PKEY *pk = X509_REQ_get0_pubkey(csr->req);
+	EVP_PKEY *pk = csr->pkey = spki_to_pkey(X509_REQ_get_X509_PUBKEY(csr->req));
 	if (!pk) {
 		rc = CERR_NTE_BAD_ALGID;
 		goto fail;
@@ -335,7 +439,8 @@ cerr_t request_decode(uint32_t flags, const uint8_t *der, size_t len, ca_csr_t *
 		rc = CERR_NTE_BAD_ALGID;
 		goto fail;
 	}
-	if (X509_REQ_verify(csr->req, pk) != 1) {
+	/* the default library context, not the request's (which has no algorithms) */
+	if (X509_REQ_verify_ex(csr->req, pk, NULL, NULL) != 1) {
 		rc = CERR_NTE_BAD_SIGNATURE;
 		goto fail;
 	}

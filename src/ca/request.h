@@ -47,6 +47,7 @@
 
 typedef struct ca_csr {
 	X509_REQ *req;         /* the PKCS#10, signature verified by request_decode */
+	EVP_PKEY *pkey;        /* its public key (X509_REQ_get0_pubkey(req) is NULL: see request.c) */
 	uint32_t format;       /* CR_IN_PKCS10, CR_IN_PKCS7 or CR_IN_CMC as detected */
 	X509 *renewal_cert;    /* PKCS#7 renewal: the signer's certificate, else NULL */
 	STACK_OF(X509_EXTENSION) *exts; /* extensionRequest contents (may be NULL) */
