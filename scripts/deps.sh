@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh - install the Debian 12 packages certa needs, and only those missing.
 #   scripts/deps.sh run    build and run certad (compiler, meson, libraries)
-#   scripts/deps.sh test   + cmocka, impacket, tshark, clang, KDC and NTLM tools
+#   scripts/deps.sh test   + cmocka, impacket, tshark, clang, KDC, Samba AD DC and NTLM tools
 #   scripts/deps.sh fuzz   + clang and its libFuzzer runtime
 # Checks dpkg-query first so a second run costs nothing and needs no network;
 # runs `apt-get update` only when something must be installed.
@@ -14,6 +14,8 @@ run_pkgs=(make meson ninja-build gcc pkg-config python3
 fuzz_pkgs=(clang libclang-rt-14-dev)
 test_pkgs=(libcmocka-dev python3-impacket tshark
 	krb5-kdc krb5-admin-server krb5-user gss-ntlmssp
+	samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules
+	winbind ldb-tools ldap-utils smbclient libnss-wrapper libsasl2-modules-gssapi-mit
 	"${fuzz_pkgs[@]}")
 
 case "$mode" in
