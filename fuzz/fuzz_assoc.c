@@ -116,10 +116,21 @@ static const rpc_auth_provider_t prov = {
 	.ctx_free = f_free,
 };
 
-static cerr_t on_auth(void *arg, const rpc_conn_info_t *c, cerr_t st)
+static cerr_t on_auth(void *arg, const rpc_conn_info_t *c, cerr_t st, void **out_principal)
 {
+	(void)arg;
+	/* a heap principal, so a leak or a double free shows under ASan */
+	if (out_principal) {
+		*out_principal = malloc(1);
+	}
 	/* refuse some, to reach the refusal paths */
 	return st == CERR_OK && c->peer_port % 2 ? CERR_STATUS_ACCESS_DENIED : CERR_OK;
+}
+
+static void principal_free(void *arg, void *principal)
+{
+	(void)arg;
+	free(principal);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -131,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		reg = assoc_registry_new(&cfg);
 		assoc_registry_add_iface(reg, &iface, RPC_LISTEN_DYNAMIC);
 		assoc_registry_add_auth(reg, &prov);
-		rpc_server_hooks_t h = {.on_auth = on_auth};
+		rpc_server_hooks_t h = {.on_auth = on_auth, .principal_free = principal_free};
 		assoc_registry_set_hooks(reg, &h);
 	}
 	cur_t in;

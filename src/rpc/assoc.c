@@ -354,6 +354,7 @@ assoc_t *assoc_new(assoc_registry_t *r, int role, const rpc_conn_info_t *info)
 	a->info.auth_level = RPC_AUTH_LEVEL_NONE;
 	a->info.identity = NULL;
 	a->info.assoc_group_id = 0;
+	a->info.principal = NULL;
 	snprintf(a->sec_addr, sizeof(a->sec_addr), "%u", (unsigned)a->info.local_port);
 	a->max_xmit = RPC_FRAG_MIN_NEGOTIATED;
 	a->max_recv = r->cfg.max_recv_frag;
@@ -370,12 +371,22 @@ void assoc_call_free(assoc_call_t *call)
 	arena_free(ar); /* call itself lives in its arena */
 }
 
+/* drop_principal releases what on_auth attached to the connection. */
+static void drop_principal(assoc_t *a)
+{
+	if (a->info.principal && a->reg->hooks.principal_free) {
+		a->reg->hooks.principal_free(a->reg->hooks.arg, a->info.principal);
+	}
+	a->info.principal = NULL;
+}
+
 void assoc_free(assoc_t *a)
 {
 	if (!a) {
 		return;
 	}
 	assoc_call_free(a->frag);
+	drop_principal(a);
 	if (a->auth.prov && a->auth.ctx) {
 		a->auth.prov->ctx_free(a->auth.ctx);
 	}
@@ -594,7 +605,14 @@ static cerr_t auth_complete(assoc_t *a)
 	a->info.identity = a->auth.prov->identity(a->auth.ctx);
 	cerr_t e = CERR_OK;
 	if (a->reg->hooks.on_auth) {
-		e = a->reg->hooks.on_auth(a->reg->hooks.arg, &a->info, CERR_OK);
+		void *principal = NULL;
+		e = a->reg->hooks.on_auth(a->reg->hooks.arg, &a->info, CERR_OK, &principal);
+		if (e == CERR_OK) {
+			drop_principal(a);
+			a->info.principal = principal;
+		} else if (principal && a->reg->hooks.principal_free) {
+			a->reg->hooks.principal_free(a->reg->hooks.arg, principal);
+		}
 	}
 	if (e != CERR_OK) {
 		log_info("rpc: %s:%u authenticated but refused: %s", a->peer_addr, a->info.peer_port,
@@ -615,11 +633,13 @@ static cerr_t auth_complete(assoc_t *a)
 static void auth_failed(assoc_t *a, cerr_t status)
 {
 	a->auth.state = AUTH_FAILED;
-	a->info.identity = NULL;
 	log_info("rpc: %s:%u authentication failed: %s", a->peer_addr, a->info.peer_port, cerr_name(status));
 	if (a->reg->hooks.on_auth) {
-		(void)a->reg->hooks.on_auth(a->reg->hooks.arg, &a->info, status);
+		/* whom the caller claimed to be, for the audit log (server.h) */
+		a->info.identity = a->auth.prov && a->auth.ctx ? a->auth.prov->identity(a->auth.ctx) : NULL;
+		(void)a->reg->hooks.on_auth(a->reg->hooks.arg, &a->info, status, NULL);
 	}
+	a->info.identity = NULL;
 }
 
 static bool auth_fields_match(const assoc_t *a, const rpc_auth_trailer_t *t)

@@ -30,6 +30,12 @@ typedef struct rpc_identity {
 	uint8_t session_key[16];
 	size_t session_key_len;
 	void *extra;             /* provider-specific (e.g. PAC, SID list); may be NULL */
+	/* After a failed step a provider may still report whom the caller claimed
+	 * to be (for the 4625 audit event): failed is then true, user/domain/
+	 * workstation/package are as sent, and sub_status says why in Windows'
+	 * terms (STATUS_NO_SUCH_USER, STATUS_WRONG_PASSWORD...; CERR_OK if unknown). */
+	bool failed;
+	cerr_t sub_status;
 } rpc_identity_t;
 
 typedef struct rpc_auth_provider {
@@ -43,7 +49,8 @@ typedef struct rpc_auth_provider {
 	 * when another leg is expected, or the failure (e.g. CERR_STATUS_LOGON_FAILURE,
 	 * CERR_SEC_E_INVALID_TOKEN). */
 	cerr_t (*step)(rpc_auth_ctx_t *ctx, const cur_t *in, buf_t *out);
-	/* identity is valid once step returned CERR_OK. */
+	/* identity is valid once step returned CERR_OK; after a failure it may
+	 * return the claimed identity with failed set, or NULL. */
 	const rpc_identity_t *(*identity)(rpc_auth_ctx_t *ctx);
 	/* sig_len is the verifier size for request/response PDUs (16 for NTLM). */
 	size_t (*sig_len)(rpc_auth_ctx_t *ctx);

@@ -25,6 +25,7 @@ typedef struct rpc_conn_info {
 	uint8_t auth_level;      /* enum rpc_auth_level; RPC_AUTH_LEVEL_NONE when unauthenticated */
 	const rpc_identity_t *identity; /* NULL when unauthenticated */
 	uint32_t assoc_group_id;
+	void *principal;         /* what the on_auth hook made of the caller (server.h); NULL when none */
 } rpc_conn_info_t;
 
 typedef struct rpc_call {

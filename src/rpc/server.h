@@ -31,10 +31,18 @@ enum rpc_listen_role { RPC_LISTEN_EPM = 1, RPC_LISTEN_DYNAMIC = 2 };
 /* Hooks let higher layers act on authentication without rpc/ knowing them.
  * on_auth is called when a security context completes (status CERR_OK) or fails;
  * a non-OK return from it refuses the caller as Windows does when token creation
- * fails (bind_nak reason invalid_checksum on a bind, fault access denied later). */
+ * fails (bind_nak reason invalid_checksum on a bind, fault access denied later).
+ * On a failure conn->identity is what the provider could tell of the claimed
+ * caller (rpc_identity_t.failed set), or NULL. On success the hook may set
+ * *out_principal (an access token, say): the connection keeps it as
+ * conn->principal for its calls and hands it to principal_free when it closes
+ * (or when on_auth refused the caller after setting it). out_principal is NULL
+ * on failures. on_auth runs on the I/O thread, before any call of the
+ * connection; principal_free may run on any thread. */
 typedef struct rpc_server_hooks {
 	void *arg;
-	cerr_t (*on_auth)(void *arg, const rpc_conn_info_t *conn, cerr_t status);
+	cerr_t (*on_auth)(void *arg, const rpc_conn_info_t *conn, cerr_t status, void **out_principal);
+	void (*principal_free)(void *arg, void *principal);
 } rpc_server_hooks_t;
 
 /* rpc_server_new copies cfg (NULL = defaults). Register hooks, interfaces,

@@ -218,11 +218,28 @@ static cerr_t hook_answer;
 static int hook_calls;
 static cerr_t hook_status;
 
-static cerr_t on_auth(void *arg, const rpc_conn_info_t *conn, cerr_t status)
+static int principal_token = 42; /* stands for an access token */
+static int principals_freed;
+static bool hook_out_was_null;
+
+static cerr_t on_auth(void *arg, const rpc_conn_info_t *conn, cerr_t status, void **out_principal)
 {
+	(void)arg;
+	(void)conn;
 	hook_calls++;
 	hook_status = status;
+	hook_out_was_null = out_principal == NULL;
+	if (out_principal) {
+		*out_principal = &principal_token; /* also on a refusal: must be freed then */
+	}
 	return status == CERR_OK ? hook_answer : CERR_OK;
+}
+
+static void principal_free(void *arg, void *principal)
+{
+	(void)arg;
+	assert_ptr_equal(principal, &principal_token);
+	principals_freed++;
 }
 
 /* ------------------------------------------------------------------ */
@@ -253,7 +270,7 @@ static fixture_t *fx_new(size_t max_stub)
 	assert_int_equal(assoc_registry_add_iface(f->reg, &priv_iface, RPC_LISTEN_DYNAMIC), CERR_OK);
 	assert_int_equal(assoc_registry_add_iface(f->reg, &epm_only_iface, RPC_LISTEN_EPM), CERR_OK);
 	assert_int_equal(assoc_registry_add_auth(f->reg, &fake_provider), CERR_OK);
-	rpc_server_hooks_t hooks = {.on_auth = on_auth};
+	rpc_server_hooks_t hooks = {.on_auth = on_auth, .principal_free = principal_free};
 	assoc_registry_set_hooks(f->reg, &hooks);
 	rpc_conn_info_t info = {.peer_addr = "192.0.2.7", .peer_port = 50123, .local_addr = "192.0.2.1",
 				.local_port = 49999};
@@ -265,6 +282,8 @@ static fixture_t *fx_new(size_t max_stub)
 	hook_answer = CERR_OK;
 	hook_calls = 0;
 	hook_status = CERR__COUNT;
+	hook_out_was_null = false;
+	principals_freed = 0;
 	calls_run = 0;
 	return f;
 }
@@ -1147,20 +1166,26 @@ static void test_auth_failures(void **state)
 	assert_int_equal(f->n, 0);
 	assert_int_equal(hook_calls, 1);
 	assert_int_equal(hook_status, CERR_STATUS_LOGON_FAILURE);
+	assert_true(hook_out_was_null); /* no principal for a failed logon */
+	assert_int_equal(principals_freed, 0);
 	request(f, 3, 0, 0, "abc", 3);
 	assert_int_not_equal(f->rc, CERR_OK);
 	assert_fault(f, 3, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, false);
 	assert_int_equal(calls_run, 0);
 	fx_free(f);
 
-	/* on_auth refusal at a one-leg bind: bind_nak 9 */
+	/* on_auth refusal at a one-leg bind: bind_nak 9; a principal the hook
+	 * made before refusing is released at once */
 	f = fx_new(0);
 	hook_answer = CERR_STATUS_LOGON_TYPE_NOT_GRANTED;
 	bind_test(f, "ONESHOT", RPC_AUTH_LEVEL_PKT_INTEGRITY);
 	assert_int_not_equal(f->rc, CERR_OK);
 	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_BIND_NAK);
 	assert_int_equal(f->p[0].u.bind_nak.reason, RPC_NAK_INVALID_CHECKSUM);
+	assert_int_equal(principals_freed, 1);
+	assert_null(assoc_conn_info(f->a)->principal);
 	fx_free(f);
+	assert_int_equal(principals_freed, 1);
 
 	/* on_auth refusal at auth3: the first request faults access denied */
 	f = fx_new(0);
@@ -1181,9 +1206,14 @@ static void test_auth_failures(void **state)
 	bind_test(f, "ONESHOT", RPC_AUTH_LEVEL_PKT_INTEGRITY);
 	assert_int_equal(f->rc, CERR_OK);
 	assert_true(cur_equal(&f->p[0].auth.auth_value, "DONE", 4));
+	/* the hook's principal stays with the connection until it closes */
+	assert_false(hook_out_was_null);
+	assert_ptr_equal(assoc_conn_info(f->a)->principal, &principal_token);
 	request(f, 3, 0, 0, "abc", 3);
 	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	assert_int_equal(principals_freed, 0);
 	fx_free(f);
+	assert_int_equal(principals_freed, 1);
 }
 
 static void test_auth_alter_leg(void **state)

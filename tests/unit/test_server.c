@@ -463,8 +463,9 @@ static cerr_t lookup_alice(void *arg, const char *domain, const char *user, ntlm
 }
 
 static int auth_hook_calls;
-static cerr_t count_auth(void *arg, const rpc_conn_info_t *c, cerr_t st)
+static cerr_t count_auth(void *arg, const rpc_conn_info_t *c, cerr_t st, void **out_principal)
 {
+	(void)out_principal;
 	__atomic_add_fetch(&auth_hook_calls, 1, __ATOMIC_SEQ_CST);
 	return CERR_OK;
 }
