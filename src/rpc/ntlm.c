@@ -538,6 +538,25 @@ static cerr_t set_identity(ntlm_actx_t *a, const char *user, const char *domain,
 	return CERR_OK;
 }
 
+/* set_claimed records whom a failed AUTHENTICATE claimed to be, for the
+ * audit log's 4625 (auth.h: rpc_identity_t.failed): no key, no sign/seal. */
+static void set_claimed(ntlm_actx_t *a, const char *user, const char *domain, const char *ws, cerr_t sub)
+{
+	static const uint8_t zero[16];
+	free(a->user);
+	free(a->domain);
+	free(a->workstation);
+	a->user = a->domain = a->workstation = NULL;
+	memset(&a->id, 0, sizeof(a->id));
+	if (set_identity(a, user, domain, ws, false, zero) == CERR_OK) {
+		a->id.session_key_len = 0;
+		a->id.failed = true;
+		a->id.sub_status = sub;
+	} else {
+		memset(&a->id, 0, sizeof(a->id));
+	}
+}
+
 /* AUTHENTICATE (MS-NLMP 3.2.5.1.2). Parse, settle the flags, find the account,
  * check the proof, derive the keys, check the MIC, then set up sign/seal. */
 static cerr_t acc_authenticate(ntlm_actx_t *a, const cur_t *in)
@@ -551,6 +570,7 @@ static cerr_t acc_authenticate(ntlm_actx_t *a, const cur_t *in)
 	char *user = NULL, *domain = NULL, *ws = NULL;
 	char l1[128], l2[128];
 	bool ok = false, unknown = false, v2 = false;
+	cerr_t sub = CERR_OK; /* why, in 4625's SubStatus terms */
 	memset(&k, 0, sizeof(k));
 	memset(&av, 0, sizeof(av));
 
@@ -620,12 +640,14 @@ static cerr_t acc_authenticate(ntlm_actx_t *a, const cur_t *in)
 		if (unknown || !ok) {
 			log_debug("NTLM: logon failure for '%s\\%s': %s", log_safe(domain, l1, sizeof(l1)),
 				  log_safe(user, l2, sizeof(l2)), unknown ? "no such user" : "wrong password");
+			sub = unknown ? CERR_STATUS_NO_SUCH_USER : CERR_STATUS_WRONG_PASSWORD;
 			e = CERR_STATUS_LOGON_FAILURE;
 			goto out;
 		}
 		if (k.acct.disabled) {
 			log_info("NTLM: logon refused for '%s\\%s': account disabled",
 				 log_safe(domain, l1, sizeof(l1)), log_safe(user, l2, sizeof(l2)));
+			sub = CERR_STATUS_ACCOUNT_DISABLED;
 			e = CERR_STATUS_ACCOUNT_DISABLED;
 			goto out;
 		}
@@ -695,6 +717,9 @@ static cerr_t acc_authenticate(ntlm_actx_t *a, const cur_t *in)
 			  a->id.anonymous ? "anonymous" : v2 ? "NTLMv2" : "NTLMv1", (unsigned)a->flags);
 	}
 out:
+	if (e != CERR_OK && user && domain && ws) {
+		set_claimed(a, user, domain, ws, sub);
+	}
 	ntlm_wipe(&k, sizeof(k));
 	free(user);
 	free(domain);
@@ -735,6 +760,9 @@ static cerr_t acc_step(rpc_auth_ctx_t *ctx, const cur_t *in, buf_t *out)
 static const rpc_identity_t *acc_identity(rpc_auth_ctx_t *ctx)
 {
 	ntlm_actx_t *a = actx_of(ctx);
+	if (a && a->state == ACC_FAILED && a->id.failed) {
+		return &a->id; /* whom a failed logon claimed to be (auth.h) */
+	}
 	return (a && a->state == ACC_DONE) ? &a->id : NULL;
 }
 

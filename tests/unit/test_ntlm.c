@@ -345,7 +345,15 @@ static void test_refusals(void **state)
 	/* wrong password */
 	ntlm_client_t *cli = ntlm_client_new("alice", "CERTA", "wrong", "WS1");
 	assert_int_equal(run_exchange(&p, &actx, cli, -1), CERR_STATUS_LOGON_FAILURE);
-	assert_null(p.identity(actx));
+	/* the claimed identity is reported for the audit log, flagged failed, keyless */
+	const rpc_identity_t *fid = p.identity(actx);
+	assert_non_null(fid);
+	assert_true(fid->failed);
+	assert_string_equal(fid->user, "alice");
+	assert_string_equal(fid->domain, "CERTA");
+	assert_string_equal(fid->workstation, "WS1");
+	assert_int_equal(fid->sub_status, CERR_STATUS_WRONG_PASSWORD);
+	assert_int_equal(fid->session_key_len, 0);
 	uint8_t pdu[PDU_LEN];
 	make_pdu(pdu, 6);
 	assert_int_equal(p.protect(actx, pdu, PDU_LEN, STUB_OFF, STUB_LEN, VERIFIER_OFF, true, false),
@@ -358,6 +366,8 @@ static void test_refusals(void **state)
 	cli = ntlm_client_new("mallory", "CERTA", "Password1", "WS1");
 	assert_int_equal(run_exchange(&p, &actx, cli, -1), CERR_STATUS_LOGON_FAILURE);
 	assert_int_equal(g_lookups, 1);
+	assert_int_equal(p.identity(actx)->sub_status, CERR_STATUS_NO_SUCH_USER);
+	assert_string_equal(p.identity(actx)->user, "mallory");
 	p.ctx_free(actx);
 	ntlm_client_free(cli);
 
@@ -371,6 +381,7 @@ static void test_refusals(void **state)
 	g_disabled = true;
 	cli = ntlm_client_new("alice", "CERTA", "Password1", "WS1");
 	assert_int_equal(run_exchange(&p, &actx, cli, -1), CERR_STATUS_ACCOUNT_DISABLED);
+	assert_int_equal(p.identity(actx)->sub_status, CERR_STATUS_ACCOUNT_DISABLED);
 	g_disabled = false;
 	p.ctx_free(actx);
 	ntlm_client_free(cli);
