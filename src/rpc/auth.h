@@ -18,6 +18,28 @@
 
 typedef struct rpc_auth_ctx rpc_auth_ctx_t;
 
+/* What rpc_identity_t.extra points to, by rpc_identity_t.extra_kind, so the
+ * layer that builds access tokens (services/logon.c) can read it without
+ * knowing the provider. */
+enum rpc_identity_extra {
+	RPC_EXTRA_NONE = 0, /* extra is NULL: a local account (NTLM over the accounts store) */
+	RPC_EXTRA_PAC = 1,  /* rpc_blob_t: the ticket's whole PAC (MS-PAC 2.3), verified by the
+			     * Kerberos library (gss_get_name_attribute "urn:mspac:", authenticated) */
+	RPC_EXTRA_SIDS = 2, /* rpc_sid_list_t: SIDs a domain controller reported (winbind,
+			     * gss-ntlmssp's "urn:gssntlmssp:sids") */
+};
+
+typedef struct rpc_blob {
+	const uint8_t *data;
+	size_t len;
+} rpc_blob_t;
+
+typedef struct rpc_sid_list {
+	const char *user_sid;          /* "S-1-5-21-...-1105" */
+	const char *const *group_sids; /* primary group first, then the others */
+	size_t num_group_sids;
+} rpc_sid_list_t;
+
 /* What a completed context tells about the caller. Strings are UTF-8 and owned
  * by the context. SIDs come with access tokens (security layer, a later issue);
  * the provider reports what it knows. */
@@ -30,6 +52,7 @@ typedef struct rpc_identity {
 	uint8_t session_key[16];
 	size_t session_key_len;
 	void *extra;             /* provider-specific (e.g. PAC, SID list); may be NULL */
+	int extra_kind;          /* enum rpc_identity_extra: what extra points to */
 	/* After a failed step a provider may still report whom the caller claimed
 	 * to be (for the 4625 audit event): failed is then true, user/domain/
 	 * workstation/package are as sent, and sub_status says why in Windows'
