@@ -32,9 +32,30 @@ typedef struct job {
 	struct job *next;
 } job_t;
 
+/* The writer's statements, prepared once (SQLITE_PREPARE_PERSISTENT) and
+ * reset after each use: parsing the SQL of every statement of every job
+ * cost as much as running it (callgrind, bench/RESULTS.md). */
+enum wst { WS_BEGIN, WS_COMMIT, WS_ROLLBACK, WS_SAVEPOINT, WS_ROLLBACK_TO, WS_RELEASE, WS_INS_REQ, WS_INS_CERT,
+	   WS__COUNT };
+
+static const char *const wst_sql[WS__COUNT] = {
+	[WS_BEGIN] = "BEGIN IMMEDIATE",
+	[WS_COMMIT] = "COMMIT",
+	[WS_ROLLBACK] = "ROLLBACK",
+	[WS_SAVEPOINT] = "SAVEPOINT job",
+	[WS_ROLLBACK_TO] = "ROLLBACK TO job",
+	[WS_RELEASE] = "RELEASE job",
+	[WS_INS_REQ] = "INSERT INTO requests (disposition, status_code, disposition_msg, requester, template,"
+		       " attributes, client_addr, raw_request, submitted_at, resolved_at, request_flags, serial)"
+		       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+	[WS_INS_CERT] = "INSERT INTO certificates (request_id, serial, subject, not_before, not_after,"
+			" template, raw_cert) VALUES (?,?,?,?,?,?,?)",
+};
+
 typedef struct db_sqlite {
 	db_t base;
 	sqlite3 *w; /* writer thread only */
+	sqlite3_stmt *ws[WS__COUNT]; /* on w, writer thread only; NULL until first use */
 	sqlite3 *r; /* readers, under rmu */
 	pthread_mutex_t rmu;
 	pthread_mutex_t mu; /* queue, stop, stats */
@@ -105,16 +126,49 @@ static void bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
 	}
 }
 
-/* run_submit inserts one request (+ certificate) inside the open transaction. */
-static cerr_t run_submit(sqlite3 *h, db_request_t *req, db_cert_t *cert)
+/* wstmt gives the writer's prepared statement i, preparing it on first use. */
+static sqlite3_stmt *wstmt(db_sqlite_t *d, enum wst i)
 {
-	sqlite3_stmt *st = NULL;
+	if (!d->ws[i] && sqlite3_prepare_v3(d->w, wst_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &d->ws[i], NULL) !=
+				 SQLITE_OK) {
+		log_error("sqlite: %s: %s", wst_sql[i], sqlite3_errmsg(d->w));
+		d->ws[i] = NULL;
+	}
+	return d->ws[i];
+}
+
+/* wexec runs a writer statement without parameters. */
+static cerr_t wexec(db_sqlite_t *d, enum wst i)
+{
+	sqlite3_stmt *st = wstmt(d, i);
+	if (!st) {
+		return CERR_STORE;
+	}
+	int s = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (s != SQLITE_DONE) {
+		log_error("sqlite: %s: %s", wst_sql[i], sqlite3_errmsg(d->w));
+		return CERR_STORE;
+	}
+	return CERR_OK;
+}
+
+/* wdone resets a statement after use and drops its bound copies. */
+static void wdone(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+/* run_submit inserts one request (+ certificate) inside the open transaction. */
+static cerr_t run_submit(db_sqlite_t *d, db_request_t *req, db_cert_t *cert)
+{
+	sqlite3 *h = d->w;
+	sqlite3_stmt *st = wstmt(d, WS_INS_REQ);
 	cerr_t rc = CERR_STORE;
-	const char *ins_req =
-		"INSERT INTO requests (disposition, status_code, disposition_msg, requester, template,"
-		" attributes, client_addr, raw_request, submitted_at, resolved_at, request_flags, serial)"
-		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
-	if (sqlite3_prepare_v2(h, ins_req, -1, &st, NULL) != SQLITE_OK) {
+	if (!st) {
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, req->disposition);
@@ -136,12 +190,10 @@ static cerr_t run_submit(sqlite3 *h, db_request_t *req, db_cert_t *cert)
 	if (id <= 0 || id > UINT32_MAX) {
 		goto out; /* RequestID is a DWORD on the wire */
 	}
-	sqlite3_finalize(st);
+	wdone(st);
 	st = NULL;
 	if (cert) {
-		const char *ins_cert = "INSERT INTO certificates (request_id, serial, subject, not_before, not_after,"
-				       " template, raw_cert) VALUES (?,?,?,?,?,?,?)";
-		if (sqlite3_prepare_v2(h, ins_cert, -1, &st, NULL) != SQLITE_OK) {
+		if (!(st = wstmt(d, WS_INS_CERT))) {
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, id);
@@ -162,7 +214,7 @@ out:
 	if (rc != CERR_OK) {
 		log_error("sqlite: recording request failed: %s", sqlite3_errmsg(h));
 	}
-	sqlite3_finalize(st);
+	wdone(st);
 	return rc;
 }
 
@@ -203,25 +255,25 @@ out:
 
 static void run_batch(db_sqlite_t *d, job_t *batch)
 {
-	bool in_txn = exec(d->w, "BEGIN IMMEDIATE") == CERR_OK;
+	bool in_txn = wexec(d, WS_BEGIN) == CERR_OK;
 	for (job_t *j = batch; j; j = j->next) {
 		if (!in_txn) {
 			j->rc = CERR_STORE;
 			continue;
 		}
-		if (exec(d->w, "SAVEPOINT job") != CERR_OK) {
+		if (wexec(d, WS_SAVEPOINT) != CERR_OK) {
 			j->rc = CERR_STORE;
 			continue;
 		}
-		j->rc = j->type == JOB_SUBMIT ? run_submit(d->w, j->req, j->cert) : run_revoke(d->w, j);
+		j->rc = j->type == JOB_SUBMIT ? run_submit(d, j->req, j->cert) : run_revoke(d->w, j);
 		if (j->rc != CERR_OK) {
-			exec(d->w, "ROLLBACK TO job");
+			wexec(d, WS_ROLLBACK_TO);
 		}
-		exec(d->w, "RELEASE job");
+		wexec(d, WS_RELEASE);
 	}
-	if (in_txn && exec(d->w, "COMMIT") != CERR_OK) {
+	if (in_txn && wexec(d, WS_COMMIT) != CERR_OK) {
 		/* nothing in the batch is durable: fail every job */
-		exec(d->w, "ROLLBACK");
+		wexec(d, WS_ROLLBACK);
 		for (job_t *j = batch; j; j = j->next) {
 			j->rc = CERR_STORE;
 			if (j->req) {
@@ -460,6 +512,9 @@ static void sq_close(db_t *db)
 		pthread_cond_signal(&d->work);
 		pthread_mutex_unlock(&d->mu);
 		pthread_join(d->writer, NULL);
+	}
+	for (int i = 0; i < WS__COUNT; i++) {
+		sqlite3_finalize(d->ws[i]);
 	}
 	sqlite3_close(d->w);
 	sqlite3_close(d->r);
