@@ -121,43 +121,12 @@ cerr_t icpr_attribs_to_utf8(const ndr_blob_t *blob, arena_t *a, char **out)
 
 cerr_t icpr_utf16_blob(const char *utf8, arena_t *a, ndr_blob_t *out)
 {
-	buf_t b;
-	buf_init(&b, ICPR_MAX_ATTRIBS_BYTES * 8);
-	size_t units;
-	memset(out, 0, sizeof(*out));
-	if (!utf8_to_utf16le(&b, utf8, true, &units)) {
-		buf_free(&b);
-		return CERR_INVALID_ARG;
-	}
-	if (!buf_ok(&b) || b.len > UINT32_MAX) {
-		buf_free(&b);
-		return CERR_NOMEM;
-	}
-	uint8_t *p = arena_memdup(a, b.data, b.len);
-	size_t len = b.len;
-	buf_free(&b);
-	if (!p) {
-		return CERR_NOMEM;
-	}
-	out->data = p;
-	out->len = (uint32_t)len;
-	return CERR_OK;
+	return enroll_utf16_blob(utf8, a, out);
 }
 
 char *icpr_blob_to_utf8(const ndr_blob_t *blob, arena_t *a)
 {
-	if (!blob->data || blob->len < 2) {
-		return arena_strdup(a, "");
-	}
-	cur_t c;
-	cur_init(&c, blob->data, blob->len & ~(uint32_t)1);
-	char *tmp = utf16le_to_utf8(&c, cur_len(&c) / 2);
-	if (!tmp) {
-		return NULL;
-	}
-	char *s = arena_strdup(a, tmp);
-	free(tmp);
-	return s;
+	return enroll_blob_to_utf8(blob, a);
 }
 
 /* ---- the service ---- */
@@ -168,7 +137,6 @@ typedef struct icpr_service {
 	icpr_config_t cfg;
 } icpr_service_t;
 
-#define ANONYMOUS_LOGON "NT AUTHORITY\\ANONYMOUS LOGON"
 #define REASON_NOT_ENCRYPTED "the request was not encrypted (IF_ENFORCEENCRYPTICERTREQUEST)"
 #define REASON_ICPR_DISABLED "requests over MS-ICPR are disabled (IF_NORPCICERTREQUEST)"
 
@@ -177,26 +145,6 @@ void icpr_config_default(icpr_config_t *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->interface_flags = ICPR_IF_ENFORCEENCRYPTICERTREQUEST;
 	cfg->allow_empty_authority = true;
-}
-
-/* requester_name is "DOMAIN\user" as Windows names the caller (MS-WCCE
- * 3.2.1.4.1.2), or ANONYMOUS LOGON when nobody authenticated. */
-static const char *requester_name(const rpc_call_t *call)
-{
-	const rpc_identity_t *id = call->conn ? call->conn->identity : NULL;
-	if (!id || id->anonymous || !id->user || !*id->user) {
-		return ANONYMOUS_LOGON;
-	}
-	if (!id->domain || !*id->domain) {
-		return arena_strdup(call->arena, id->user);
-	}
-	size_t n = strlen(id->domain) + 1 + strlen(id->user) + 1;
-	char *s = arena_alloc(call->arena, n);
-	if (!s) {
-		return NULL;
-	}
-	snprintf(s, n, "%s\\%s", id->domain, id->user);
-	return s;
 }
 
 /* refuse answers a call turned away before processing: the HRESULT is the
@@ -211,28 +159,11 @@ static cerr_t refuse(rpc_call_t *call, cerr_t hr, const char *message)
 	return icpr_encode_response(call->out, &resp);
 }
 
-/* audit_refusal records a request turned away before the CA saw it, as
- * event 4888 (denied) with RequestId 0, so it appears where an administrator
- * looks for denials; and in the diagnostic log. */
+/* audit_refusal records a refusal before processing (event 4888, enroll.h). */
 static void audit_refusal(const icpr_service_t *svc, const rpc_call_t *call, const char *requester, cerr_t hr,
 			  const char *reason)
 {
-	const rpc_conn_info_t *conn = call->conn;
-	log_warn("ICPR request from %s (%s) refused: %s (auth level %u)", requester,
-		 conn && conn->peer_addr ? conn->peer_addr : "?", reason, conn ? conn->auth_level : 0);
-	events_t *ev = svc->cfg.events ? svc->cfg.events : ca_events(svc->ca);
-	events_field_t f[] = {
-		EVF_INT("RequestId", 0),
-		EVF_STR("Requester", requester),
-		EVF_STR("ClientAddress", conn ? conn->peer_addr : NULL),
-		EVF_STR("Protocol", "ICPR"),
-		EVF_INT("AuthenticationLevel", conn ? conn->auth_level : 0),
-		EVF_HEX32("Hresult", cerr_value(hr)),
-		EVF_STR("HresultName", cerr_name(hr)),
-		EVF_STR("Reason", reason),
-	};
-	events_emit(ev, EVENT_CS_REQUEST_DENIED, EVENTS_LOG_SECURITY, EVENTS_SOURCE_SECURITY_AUDITING, EVENTS_INFO,
-		    f, sizeof(f) / sizeof(f[0]));
+	enroll_audit_refusal(svc->ca, svc->cfg.events, call, "ICPR", requester, hr, reason);
 }
 
 cerr_t icpr_cert_server_request(rpc_call_t *call)
@@ -243,7 +174,7 @@ cerr_t icpr_cert_server_request(rpc_call_t *call)
 	if (e != CERR_OK) {
 		return e; /* the runtime answers nca_s_fault_ndr */
 	}
-	const char *requester = requester_name(call);
+	const char *requester = enroll_requester_name(call);
 	if (!requester) {
 		return CERR_NOMEM;
 	}
@@ -262,8 +193,7 @@ cerr_t icpr_cert_server_request(rpc_call_t *call)
 		return refuse(call, CERR_E_ACCESSDENIED, "Denied: " REASON_NOT_ENCRYPTED ".");
 	}
 	/* MS-WCCE 3.2.1.4.2.1 step 1 (3.2.1.4.2.1.1): the name must be this CA's. */
-	bool empty_name = !req.authority || !*req.authority;
-	if (empty_name ? !svc->cfg.allow_empty_authority : !ca_authority_matches(svc->ca, req.authority)) {
+	if (!enroll_authority_ok(svc->ca, req.authority, svc->cfg.allow_empty_authority)) {
 		log_info("ICPR request from %s: authority \"%s\" is not this CA (\"%s\")", requester,
 			 req.authority ? req.authority : "(null)", ca_name(svc->ca));
 		return refuse(call, CERR_E_INVALIDARG, "The certification authority name is not this CA's.");
@@ -279,38 +209,28 @@ cerr_t icpr_cert_server_request(rpc_call_t *call)
 		return refuse(call, CERR_E_INVALIDARG, "The request attributes are not a NUL-terminated string.");
 	}
 
-	ca_request_in_t in = {
+	enroll_request_t er = {
+		.protocol = "ICPR",
+		.requester = requester,
 		.flags = req.flags,
-		.authority = NULL, /* checked above, with the empty-name policy */
 		.request_id = req.request_id,
 		.attributes = attributes,
-		.request = req.request.data,
-		.request_len = req.request.len,
-		.requester = requester,
-		.client_addr = call->conn ? call->conn->peer_addr : NULL,
-		.protocol = "ICPR",
+		.request = req.request,
 	};
-	ca_request_out_t out;
-	e = ca_submit(svc->ca, &in, &out);
+	enroll_result_t res;
+	e = enroll_submit(svc->ca, call, &er, &res);
 	if (e != CERR_OK) {
-		/* the CA could not process or record it; out still says what to send */
-		log_error("ICPR request from %s: the CA failed: %s", requester, cerr_msg(e));
+		return e;
 	}
 	icpr_response_t resp = {
-		.request_id = out.request_id,
-		.disposition = out.wire_disposition,
-		.cert_chain = {.len = (uint32_t)out.chain_len, .data = out.chain},
-		.encoded_cert = {.len = (uint32_t)out.cert_len, .data = out.cert},
+		.request_id = res.request_id,
+		.disposition = res.disposition,
+		.cert_chain = res.cert_chain,
+		.encoded_cert = res.encoded_cert,
+		.disposition_message = res.disposition_message,
 		.status = 0,
 	};
-	cerr_t me = out.message ? icpr_utf16_blob(out.message, call->arena, &resp.disposition_message) : CERR_OK;
-	if (me == CERR_NOMEM) {
-		ca_request_out_free(&out);
-		return me;
-	}
-	e = icpr_encode_response(call->out, &resp);
-	ca_request_out_free(&out);
-	return e;
+	return icpr_encode_response(call->out, &resp);
 }
 
 static const rpc_op_fn icpr_ops[] = {

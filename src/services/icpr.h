@@ -17,6 +17,7 @@
 #include "events/events.h"
 #include "rpc/iface.h"
 #include "rpc/ndr.h"
+#include "services/enroll.h"
 #include "util/arena.h"
 #include "util/cursor.h"
 #include "util/err.h"
@@ -27,11 +28,10 @@ extern const guid_t ICPR_UUID; /* 91ae6020-9e3c-11cf-8d7c-00aa00c091be */
 #define ICPR_VERS_MINOR 0
 #define ICPR_OPNUM_CERT_SERVER_REQUEST 0
 
-/* Config.CA.Interface.Flags bits (MS-WCCE 3.2.1.1.4; values from certsrv.h as
- * published, e.g. windows-rs metadata: IF_ENFORCEENCRYPTICERTREQUEST = 512). */
-#define ICPR_IF_NOREMOTEICERTREQUEST 0x00000002u  /* WCCE only; ignored by ICPR (MS-ICPR 3.2.4.1.1) */
-#define ICPR_IF_NORPCICERTREQUEST 0x00000008u     /* ICPR refused altogether */
-#define ICPR_IF_ENFORCEENCRYPTICERTREQUEST 0x00000200u /* below PKT_PRIVACY refused */
+/* Config.CA.Interface.Flags bits (services/enroll.h; MS-WCCE 3.2.1.1.4). */
+#define ICPR_IF_NOREMOTEICERTREQUEST ENROLL_IF_NOREMOTEICERTREQUEST /* WCCE only; ignored by ICPR (MS-ICPR 3.2.4.1.1) */
+#define ICPR_IF_NORPCICERTREQUEST ENROLL_IF_NORPCICERTREQUEST       /* ICPR refused altogether */
+#define ICPR_IF_ENFORCEENCRYPTICERTREQUEST ENROLL_IF_ENFORCEENCRYPTICERTREQUEST /* below PKT_PRIVACY refused */
 
 /* Dispositions (certcli.h; MS-WCCE 3.2.1.4.2.1) */
 #define ICPR_DISP_INCOMPLETE 0u
