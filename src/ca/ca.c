@@ -403,6 +403,42 @@ const uint8_t *ca_cert_chain_pkcs7(const ca_t *ca, size_t *len)
 size_t ca_num_templates(const ca_t *ca) { return ca->num_offered; }
 const ca_template_t *ca_template_at(const ca_t *ca, size_t i) { return i < ca->num_offered ? ca->offered[i] : NULL; }
 events_t *ca_events(ca_t *ca) { return ca->events; }
+const char *ca_cdp_url(const ca_t *ca) { return ca->cdp_url; }
+const char *ca_aia_url(const ca_t *ca) { return ca->aia_url; }
+
+cerr_t ca_request_id_by_serial(ca_t *ca, const char *serial_hex, uint32_t *out_id)
+{
+	/* the database keeps serials as lowercase hex of the DER integer's
+	 * bytes; a client sends an even number of digits in either case
+	 * ([MS-WCCE] 3.2.1.4.3.1) */
+	char norm[2 * ISSUE_SERIAL_LEN + 3];
+	size_t n = serial_hex ? strlen(serial_hex) : 0;
+	*out_id = 0;
+	if (n == 0 || n % 2 != 0) {
+		return CERR_INVALID_ARG;
+	}
+	if (n >= sizeof(norm)) {
+		return CERR_NOT_FOUND; /* longer than any serial this CA issues */
+	}
+	for (size_t i = 0; i < n; i++) {
+		char ch = serial_hex[i];
+		if (ch >= 'A' && ch <= 'F') {
+			ch = (char)(ch - 'A' + 'a');
+		} else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
+			return CERR_INVALID_ARG;
+		}
+		norm[i] = ch;
+	}
+	norm[n] = 0;
+	db_cert_t c;
+	cerr_t rc = db_get_cert_by_serial(ca->db, norm, &c);
+	if (rc != CERR_OK) {
+		return rc;
+	}
+	*out_id = c.request_id;
+	db_cert_cleanup(&c);
+	return CERR_OK;
+}
 
 bool ca_authority_matches(const ca_t *ca, const char *authority)
 {
@@ -913,7 +949,8 @@ cerr_t ca_submit(ca_t *ca, const ca_request_in_t *in, ca_request_out_t *out)
 			rc = issue_der(cert, &out->cert, &out->cert_len);
 		}
 		if (rc == CERR_OK) {
-			rc = issue_chain_pkcs7(cert, ca->cert, &out->chain, &out->chain_len);
+			rc = issue_chain_pkcs7_der(out->cert, out->cert_len, ca->cert_der, ca->cert_der_len, &out->chain,
+						   &out->chain_len);
 		}
 		if (rc != CERR_OK) {
 			/* our failure, not the client's: record it as an error */

@@ -52,6 +52,10 @@ cerr_t issue_certificate(const issue_params_t *p, X509 **out, char serial_hex[IS
  * and no eContent whose certificates are leaf (if non-NULL) then ca. The
  * DER is malloc'd. */
 cerr_t issue_chain_pkcs7(X509 *leaf, X509 *ca, uint8_t **der, size_t *der_len);
+/* issue_chain_pkcs7_der is the same from the certificates' DER (leaf may
+ * be NULL), for the enrollment path where both are already encoded. */
+cerr_t issue_chain_pkcs7_der(const uint8_t *leaf, size_t leaf_len, const uint8_t *ca, size_t ca_len, uint8_t **der,
+			     size_t *der_len);
 
 /* issue_ca_certificate makes the self-signed CA certificate: subject
  * CN=<cn> followed by extra_dn (RFC 4514 order, e.g. "DC=example,DC=com";
