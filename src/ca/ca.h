@@ -141,6 +141,16 @@ size_t ca_num_templates(const ca_t *ca);
 const ca_template_t *ca_template_at(const ca_t *ca, size_t i);
 /* ca_events is the audit log in use (for the services' own events). */
 events_t *ca_events(ca_t *ca);
+/* ca_cdp_url / ca_aia_url: the URLs put in issued certificates (NULL =
+ * none), for MS-WCCE CR_PROP_CERTCDPURLS / CR_PROP_CERTAIAURLS. */
+const char *ca_cdp_url(const ca_t *ca);
+const char *ca_aia_url(const ca_t *ca);
+/* ca_request_id_by_serial finds the request that produced the certificate
+ * with this serial (even-length hex, any case), for retrieval by serial
+ * ([MS-WCCE] 3.2.1.4.3.1.2 step 4): then ca_submit with that request ID and
+ * an empty request. CERR_NOT_FOUND if no certificate has it, CERR_INVALID_ARG
+ * if it is not even-length hex, CERR_STORE on a database failure. */
+cerr_t ca_request_id_by_serial(ca_t *ca, const char *serial_hex, uint32_t *out_id);
 
 /* ca_sanitize_name writes the sanitized form of name to out (malloc'd). */
 char *ca_sanitize_name(const char *name);

@@ -560,6 +560,24 @@ static void test_retrieval_and_restart(void **state)
 	assert_non_null(got.chain);
 	ca_request_out_free(&got);
 
+	/* the same request found by its certificate's serial, in either case */
+	const unsigned char *p = out.cert;
+	X509 *issued = d2i_X509(NULL, &p, (long)out.cert_len);
+	assert_non_null(issued);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(issued), NULL);
+	char *hex = BN_bn2hex(bn); /* upper case, even length for our serials */
+	uint32_t by_serial = 0;
+	assert_int_equal(ca_request_id_by_serial(ca, hex, &by_serial), CERR_OK);
+	assert_int_equal(by_serial, id);
+	hex[0] = hex[0] == '1' ? '2' : '1';
+	assert_int_equal(ca_request_id_by_serial(ca, hex, &by_serial), CERR_NOT_FOUND);
+	assert_int_equal(ca_request_id_by_serial(ca, "abc", &by_serial), CERR_INVALID_ARG);
+	assert_int_equal(ca_request_id_by_serial(ca, "zz", &by_serial), CERR_INVALID_ARG);
+	assert_int_equal(ca_request_id_by_serial(ca, "", &by_serial), CERR_INVALID_ARG);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(issued);
+
 	/* someone else may not collect it */
 	in.requester = "EXAMPLE\\mallory";
 	assert_int_equal(ca_submit(ca, &in, &got), CERR_OK);
