@@ -44,6 +44,7 @@ enum key_type {
 	T_NETBIOS,
 	T_DNS,
 	T_LEVEL,
+	T_CHOICE,    /* one of key_spec_t.choices, stored as its index (unsigned) */
 };
 
 typedef struct key_spec {
@@ -83,13 +84,41 @@ static const key_spec_t keys[] = {
 	{"auth", "computer_name", T_NETBIOS, F(computer_name), 0, 0, "NetBIOS name of this computer (default: the host name, upper case)", "<HOSTNAME>"},
 	{"auth", "dns_domain", T_DNS, F(dns_domain), 0, 0, "DNS domain name (default: from the host name; empty if it has no dot)", "<domain>"},
 
+	{"auth", "ntlm_backend", T_CHOICE, F(ntlm_backend), 0, 0, "who checks NTLM logons: local (the accounts store) or winbind (the domain, through the local winbindd)", "local"},
+
+	{"security", "rights_file", T_PATH, F(rights_file), 0, 0, "user rights in secedit INF syntax ([Privilege Rights] SeNetworkLogonRight = ...); reread on SIGHUP; absent file = Windows' defaults", "secpol.inf"},
+
 	{"log", "level", T_LEVEL, F(log_level), 0, 0, "diagnostic detail on stderr: error, warn, info, debug, trace", "info"},
 	{"log", "events_file", T_PATH, F(events_file), 0, 0, "audit event log, one JSON object per line (relative paths: to the state folder)", "events.jsonl"},
+	{"log", "logon_events", T_CHOICE, F(logon_events), 0, 0, "network logons audited in the event log: all (4624 and 4625), failures (4625), none", "all"},
+	{"log", "auth_trace", T_BOOL, F(auth_trace), 0, 0, "trace every authentication step by step (context, token, rights decision) into auth_trace_file", "off"},
+	{"log", "auth_trace_file", T_PATH, F(auth_trace_file), 0, 0, "authentication trace, one JSON object per line (relative paths: to the state folder)", "auth-trace.jsonl"},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = {"ca", "rpc", "auth", "log"};
+/* The words a T_CHOICE key takes, by field; the value stored is the index. */
+static const char *const ntlm_backends[] = {"local", "winbind", NULL};
+static const char *const logon_event_choices[] = {"none", "failures", "all", NULL};
+static const struct {
+	size_t off;
+	const char *const *words;
+} choice_sets[] = {
+	{F(ntlm_backend), ntlm_backends},
+	{F(logon_events), logon_event_choices},
+};
+
+static const char *const *choices_of(const key_spec_t *k)
+{
+	for (size_t i = 0; i < sizeof(choice_sets) / sizeof(choice_sets[0]); i++) {
+		if (choice_sets[i].off == k->off) {
+			return choice_sets[i].words;
+		}
+	}
+	return NULL;
+}
+
+static const char *const sections[] = {"ca", "rpc", "auth", "security", "log"};
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static const char *const key_alg_names[] = {
@@ -193,13 +222,16 @@ cerr_t config_defaults(config_t *cfg)
 	cfg->max_connections = 256;
 	cfg->idle_timeout = 300;
 	cfg->ntlm = true;
+	cfg->ntlm_backend = CONFIG_NTLM_LOCAL;
 	cfg->log_level = LOG_INFO;
+	cfg->logon_events = CONFIG_LOGON_EVENTS_ALL;
 	const char *templates =
 		access(CERTA_TEMPLATES_DIR, F_OK) == 0 ? CERTA_TEMPLATES_DIR : CERTA_TEMPLATES_INSTALL_DIR;
 	if (!set_str(&cfg->ca_name, "certa-CA") || !set_str(&cfg->templates_dir, templates) ||
 	    !set_str(&cfg->listen[0], "0.0.0.0") || !set_str(&cfg->netbios_domain, "CERTA") ||
 	    !set_str(&cfg->computer_name, netbios) || !set_str(&cfg->dns_domain, dns) ||
-	    !set_str(&cfg->events_file, "events.jsonl")) {
+	    !set_str(&cfg->events_file, "events.jsonl") || !set_str(&cfg->rights_file, "secpol.inf") ||
+	    !set_str(&cfg->auth_trace_file, "auth-trace.jsonl")) {
 		config_cleanup(cfg);
 		return CERR_NOMEM;
 	}
@@ -225,6 +257,8 @@ void config_cleanup(config_t *cfg)
 	free(cfg->computer_name);
 	free(cfg->dns_domain);
 	free(cfg->events_file);
+	free(cfg->rights_file);
+	free(cfg->auth_trace_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -598,6 +632,20 @@ static void set_value(parse_ctx_t *px, const key_spec_t *k, char *v)
 			return;
 		}
 		*(log_level_t *)field = lvl;
+		return;
+	}
+	case T_CHOICE: {
+		char list[128] = "";
+		const char *const *words = choices_of(k);
+		for (size_t i = 0; words && words[i]; i++) {
+			if (strcasecmp(v, words[i]) == 0) {
+				*(unsigned *)field = (unsigned)i;
+				return;
+			}
+			size_t used = strlen(list);
+			snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", words[i]);
+		}
+		perr(px, "%s: '%s' is not one of: %s", k->key, v, list);
 		return;
 	}
 	case T_URL:

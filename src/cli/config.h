@@ -1,6 +1,6 @@
 /*
  * config.h - certad's configuration file (docs/certad.conf.5.md): an INI file
- * with sections [ca], [rpc], [auth] and [log], read once at start. Every key
+ * with sections [ca], [rpc], [auth], [security] and [log], read once at start. Every key
  * has a default, so an empty file (or none) gives a working CA. Errors name
  * the file, the line and the fix ("certad.conf:12: unknown key 'tempaltes' in
  * [ca] (did you mean 'templates'?)"); all of a file's errors are reported at
@@ -63,10 +63,26 @@ typedef struct config {
 	char *computer_name;        /* NetBIOS computer name (default: host name, upper case) */
 	char *dns_domain;           /* DNS domain name ("" when unknown) */
 
+	unsigned ntlm_backend;      /* CONFIG_NTLM_LOCAL: the accounts store; CONFIG_NTLM_WINBIND: the domain */
+
+	/* [security] */
+	char *rights_file;          /* user rights (secedit INF); relative = to the state folder */
+
 	/* [log] */
 	log_level_t log_level;
 	char *events_file;          /* JSONL event log; relative = to the state folder */
+	unsigned logon_events;      /* CONFIG_LOGON_EVENTS_*: which logons are audited (4624/4625) */
+	bool auth_trace;            /* write the authentication trace */
+	char *auth_trace_file;      /* where; relative = to the state folder */
 } config_t;
+
+/* [auth] ntlm_backend */
+#define CONFIG_NTLM_LOCAL 0u
+#define CONFIG_NTLM_WINBIND 1u
+/* [log] logon_events */
+#define CONFIG_LOGON_EVENTS_NONE 0u
+#define CONFIG_LOGON_EVENTS_FAILURES 1u
+#define CONFIG_LOGON_EVENTS_ALL 2u
 
 /* config_defaults fills cfg with the defaults of docs/certad.conf.5.md (cfg
  * must be zeroed or cleaned up). Returns CERR_NOMEM on allocation failure. */

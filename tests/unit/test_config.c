@@ -91,8 +91,13 @@ static void test_good_file(void **state)
 		"netbios_domain = contoso\n"
 		"computer_name = ca1\n"
 		"dns_domain = Contoso.COM\n"
+		"ntlm_backend = Winbind\n"
+		"[security]\n"
+		"rights_file = /etc/certa/secpol.inf\n"
 		"[log]\n"
 		"level = debug\n"
+		"logon_events = failures\n"
+		"auth_trace = on\n"
 		"events_file = /var/log/certa/events.jsonl"; /* no final newline */
 	config_t cfg;
 	char err[512];
@@ -129,6 +134,11 @@ static void test_good_file(void **state)
 	assert_string_equal(cfg.dns_domain, "contoso.com");
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
 	assert_string_equal(cfg.events_file, "/var/log/certa/events.jsonl");
+	assert_int_equal(cfg.ntlm_backend, CONFIG_NTLM_WINBIND);
+	assert_string_equal(cfg.rights_file, "/etc/certa/secpol.inf");
+	assert_int_equal(cfg.logon_events, CONFIG_LOGON_EVENTS_FAILURES);
+	assert_true(cfg.auth_trace);
+	assert_string_equal(cfg.auth_trace_file, "auth-trace.jsonl");
 	config_cleanup(&cfg);
 }
 
@@ -153,9 +163,9 @@ static void test_unknown_key_suggests(void **state)
 		  "certad.conf:12: unknown key 'tempaltes' in [ca] (did you mean 'templates'?)");
 	parse_bad("[rpc]\nepm_prot = 135\n", "certad.conf:2: unknown key 'epm_prot' in [rpc] (did you mean 'epm_port'?)");
 	parse_bad("[ca]\nepm_port = 135\n", "certad.conf:2: unknown key 'epm_port' in [ca] (it belongs in [rpc])");
-	parse_bad("[log]\ncolour = on\n", "unknown key 'colour' in [log] (keys there: level, events_file)");
+	parse_bad("[log]\ncolour = on\n", "unknown key 'colour' in [log] (keys there: level, events_file, logon_events, auth_trace, auth_trace_file)");
 	parse_bad("[cs]\nname = x\n", "certad.conf:1: unknown section [cs] (did you mean [ca]?)");
-	parse_bad("[database]\n", "unknown section [database] (sections are [ca], [rpc], [auth], [log])");
+	parse_bad("[database]\n", "unknown section [database] (sections are [ca], [rpc], [auth], [security], [log])");
 	parse_bad("name = x\n", "certad.conf:1: key 'name' is outside any section (put it under [ca])");
 	parse_bad("[ca\n", "section header without ']'");
 	parse_bad("[ca]\njust words\n", "certad.conf:2: expected 'key = value'");
@@ -187,6 +197,8 @@ static void test_bad_values(void **state)
 	parse_bad("[ca]\nname = \"unterminated\n", "name: unterminated quoted value");
 	parse_bad("[auth]\ncomputer_name = THIS-NAME-IS-TOO-LONG\n", "computer_name: 'THIS-NAME-IS-TOO-LONG' is not a NetBIOS name");
 	parse_bad("[auth]\ndns_domain = bad..name\n", "dns_domain: 'bad..name' is not a DNS domain name");
+	parse_bad("[log]\nlogon_events = some\n", "logon_events: 'some' is not one of: none, failures, all");
+	parse_bad("[auth]\nntlm_backend = ad\n", "ntlm_backend: 'ad' is not one of: local, winbind");
 	parse_bad("[log]\nlevel = loud\n", "level: 'loud' is not a log level (error, warn, info, debug, trace)");
 	parse_bad("[ca]\nkey = p256\nkey = p384\n", "certad.conf:3: key set twice in [ca] (first on line 2)");
 }
