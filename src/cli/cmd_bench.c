@@ -71,7 +71,7 @@ typedef struct bench_req {
 } bench_req_t;
 
 typedef struct err_row {
-	char name[96];
+	char name[128];
 	uint64_t count;
 } err_row_t;
 
@@ -241,7 +241,7 @@ static void count_error(bench_t *b, const char *name)
 /* count_value names a status received from the server (a fault, an HRESULT). */
 static void count_value(bench_t *b, const char *prefix, uint32_t v)
 {
-	char name[96];
+	char name[128]; /* prefixes are < 96 */
 	cerr_t e = cerr_lookup_any(v);
 	if (e != CERR__COUNT) {
 		snprintf(name, sizeof(name), "%s%s", prefix, cerr_name(e));
