@@ -89,6 +89,12 @@ typedef struct rpc_auth_provider {
 			    size_t stub_len, size_t verifier_offset, bool seal, bool header_sign);
 	/* ctx_free releases the context (NULL-safe), wiping key material. */
 	void (*ctx_free)(rpc_auth_ctx_t *ctx);
+	/* set_level (optional, may be NULL) tells a new context the auth_level of
+	 * the bind, before its first step. Kerberos needs it: below PKT_PRIVACY the
+	 * verifier is a GSS_GetMICEx token, at PKT_PRIVACY a GSS_WrapEx header of
+	 * another size (MS-RPCE 2.2.2.12), and sig_len must be right for the first
+	 * request. */
+	void (*set_level)(rpc_auth_ctx_t *ctx, uint8_t auth_level);
 	void *data; /* provider configuration, passed to ctx_new */
 } rpc_auth_provider_t;
 
