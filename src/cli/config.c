@@ -73,7 +73,7 @@ static const key_spec_t keys[] = {
 	{"rpc", "listen", T_LISTEN, F(listen), 0, 0, "IP addresses to listen on, comma-separated (0.0.0.0 = all IPv4, :: = all IPv6)", "0.0.0.0"},
 	{"rpc", "epm_port", T_PORT, F(epm_port), 1, 65535, "endpoint mapper port (clients always dial 135)", "135"},
 	{"rpc", "dynamic_port", T_PORT, F(dynamic_port), 0, 65535, "port of the certificate request interface (0 = any free port, found through the endpoint mapper)", "0"},
-	{"rpc", "workers", T_UINT, F(workers), 0, 256, "threads running calls (0 = one per CPU)", "0"},
+	{"rpc", "workers", T_UINT, F(workers), 0, 256, "threads running calls (0 = four per CPU)", "0"},
 	{"rpc", "max_connections", T_UINT, F(max_connections), 1, 65535, "connections served at once; further ones are closed on arrival", "256"},
 	{"rpc", "idle_timeout", T_SECONDS, F(idle_timeout), 0, 86400, "close connections idle this long: seconds, or with suffix s, m, h (0 = never)", "300"},
 

@@ -51,7 +51,7 @@ typedef struct config {
 	size_t n_listen;
 	uint16_t epm_port;          /* endpoint mapper (MS-RPCE 2.1.1.1: 135) */
 	uint16_t dynamic_port;      /* port of the ICPR listener; 0 = any free port */
-	unsigned workers;           /* call threads; 0 = one per CPU */
+	unsigned workers;           /* call threads; 0 = four per CPU */
 	unsigned max_connections;
 	unsigned idle_timeout;      /* seconds; 0 = never */
 

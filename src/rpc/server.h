@@ -17,7 +17,7 @@ typedef struct rpc_server rpc_server_t;
 
 /* A zeroed config gives the defaults noted per field. */
 typedef struct rpc_server_config {
-	unsigned workers;          /* threads running calls (0 = number of CPUs) */
+	unsigned workers;          /* threads running calls (0 = four per CPU, at most 256) */
 	unsigned max_connections;  /* beyond this, new connections are closed at once (0 = 4096) */
 	uint16_t max_recv_frag;    /* largest fragment accepted; negotiated down (default 5840) */
 	size_t max_stub;           /* largest reassembled request stub (default 4 MiB) */
