@@ -28,6 +28,7 @@ static const struct subcommand {
 	{"ca", cmd_ca_main, "create the CA without serving it (ca init), or show it (ca show)"},
 	{"req", cmd_req_main, "request a certificate over MS-ICPR, as certreq -rpc does"},
 	{"bench", cmd_bench_main, "load-test a CA: concurrent MS-ICPR enrollments, latency, idle connections"},
+	{"diagnose", cmd_diagnose_main, "explain recent refusals in the audit log (logon rights, denied requests) and the fix"},
 	{"errors", cmd_errors_main, "explain an error code: certa errors 0x800706ba"},
 	{"help", help_main, "show this help, or a command's: certa help user"},
 	{"version", version_main, "print certa's version"},

@@ -4,8 +4,10 @@
  * serves, in the foreground, the endpoint mapper and mgmt on epm_port (135)
  * and ICertPassage (MS-ICPR) on a dynamic port registered with the endpoint
  * mapper, the way a Windows enterprise CA does. NTLM logons are checked
- * against the local accounts, re-read when `certa user ...` changes them.
- * SIGTERM/SIGINT stop it cleanly; SIGHUP is reserved for a policy reload.
+ * against the local accounts, re-read when `certa user ...` changes them;
+ * every logon becomes an access token checked against the user-rights policy
+ * (services/logon.h). SIGTERM/SIGINT stop it cleanly; SIGHUP rereads the
+ * user-rights policy and the accounts without dropping connections.
  * Usage and exit codes: docs/certad.8.md, docs/errors.md.
  */
 #include <arpa/inet.h>
@@ -30,6 +32,7 @@
 #include "rpc/server.h"
 #include "security/accounts.h"
 #include "services/icpr.h"
+#include "services/logon.h"
 #include "util/log.h"
 
 /* The server the signal handlers stop: rpc_server_stop is async-signal-safe. */
@@ -43,11 +46,20 @@ static void on_stop_signal(int sig)
 	}
 }
 
-/* SIGHUP will reload policy (templates, ACLs) in a later version; until then
- * it must not kill the daemon, as its default action would. */
+/* SIGHUP asks the reload thread to reread the user-rights policy: the
+ * handler only writes a byte to a pipe (async-signal-safe); the thread does
+ * the work, outside the signal context. */
+static volatile int g_reload_fd = -1;
+
 static void on_hup(int sig)
 {
 	(void)sig;
+	int saved = errno;
+	if (g_reload_fd >= 0) {
+		ssize_t n = write(g_reload_fd, "h", 1);
+		(void)n; /* a full pipe already holds a pending reload */
+	}
+	errno = saved;
 }
 
 static int install_signals(void)
@@ -94,6 +106,12 @@ static cerr_t lookup_account(void *arg, const char *domain, const char *user, nt
 typedef struct daemon_state {
 	cli_env_t env;
 	events_t *events;
+	events_t *trace;       /* [log] auth_trace */
+	logon_t *logon;        /* tokens, rights, 4624/4625 */
+	char *rights_path;     /* [security] rights_file, resolved */
+	int reload_pipe[2];
+	pthread_t reload_thread;
+	bool have_reload_thread;
 	ca_t *ca;
 	account_source_t accounts;
 	bool accounts_lock_init;
@@ -183,6 +201,111 @@ static int open_accounts(daemon_state_t *d)
 	return 0;
 }
 
+/* make_logon sets up token creation and the user-rights policy; a policy
+ * file that does not parse stops the start, with file:line. */
+static int make_logon(daemon_state_t *d)
+{
+	const config_t *cfg = &d->env.cfg;
+	if (cfg->auth_trace) {
+		char *path = cli_path(&d->env, cfg->auth_trace_file);
+		if (!path) {
+			return EX_OSERR;
+		}
+		if (events_open(path, 0, &d->trace) != CERR_OK) {
+			fprintf(stderr, "certad: cannot open the authentication trace %s: %s\n", path, strerror(errno));
+			free(path);
+			return EX_CANTCREAT;
+		}
+		log_info("authentication trace: %s", path);
+		free(path);
+	}
+	logon_config_t lc = {
+		.events = d->events,
+		.trace = d->trace,
+		.audit = cfg->logon_events == CONFIG_LOGON_EVENTS_ALL	   ? LOGON_AUDIT_ALL
+			 : cfg->logon_events == CONFIG_LOGON_EVENTS_FAILURES ? LOGON_AUDIT_FAILURES
+									     : LOGON_AUDIT_NONE,
+		.accounts = d->accounts.accounts,
+		.accounts_lock = &d->accounts.lock,
+		.local_domain = cfg->netbios_domain,
+		.computer_name = cfg->computer_name,
+	};
+	cerr_t e = logon_new(&lc, &d->logon);
+	if (e != CERR_OK) {
+		fprintf(stderr, "certad: cannot set up logons: %s\n", cerr_msg(e));
+		return cli_exit_code(e);
+	}
+	d->rights_path = cli_path(&d->env, cfg->rights_file);
+	if (!d->rights_path) {
+		return EX_OSERR;
+	}
+	char err[1024];
+	e = logon_reload_policy(d->logon, d->rights_path, err, sizeof(err));
+	if (e != CERR_OK) {
+		fprintf(stderr, "certad: %s\n", err);
+		return e == CERR_CONFIG ? EX_CONFIG : cli_exit_code(e);
+	}
+	return 0;
+}
+
+/* reload_main waits for SIGHUP's byte and swaps in a new policy; a file
+ * that does not parse leaves the policy in force. 'q' ends the thread. */
+static void *reload_main(void *arg)
+{
+	daemon_state_t *d = arg;
+	for (;;) {
+		char c;
+		ssize_t n = read(d->reload_pipe[0], &c, 1);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0 || c == 'q') {
+			return NULL;
+		}
+		char err[1024];
+		cerr_t e = logon_reload_policy(d->logon, d->rights_path, err, sizeof(err));
+		if (e != CERR_OK) {
+			log_error("SIGHUP: the user-rights policy was not reloaded, the previous one stays in force: %s",
+				  err);
+		} else {
+			log_info("SIGHUP: user-rights policy and accounts reloaded from %s", d->rights_path);
+		}
+	}
+}
+
+static int start_reload_thread(daemon_state_t *d)
+{
+	if (pipe(d->reload_pipe) != 0) {
+		fprintf(stderr, "certad: cannot create the reload pipe: %s\n", strerror(errno));
+		return EX_OSERR;
+	}
+	/* SIGHUP arrives on whatever thread; only the handler's write matters */
+	if (pthread_create(&d->reload_thread, NULL, reload_main, d) != 0) {
+		fprintf(stderr, "certad: cannot start the reload thread\n");
+		return EX_OSERR;
+	}
+	d->have_reload_thread = true;
+	g_reload_fd = d->reload_pipe[1];
+	return 0;
+}
+
+static void stop_reload_thread(daemon_state_t *d)
+{
+	g_reload_fd = -1;
+	if (d->have_reload_thread) {
+		ssize_t n = write(d->reload_pipe[1], "q", 1);
+		(void)n;
+		pthread_join(d->reload_thread, NULL);
+		d->have_reload_thread = false;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (d->reload_pipe[i] >= 0) {
+			close(d->reload_pipe[i]);
+			d->reload_pipe[i] = -1;
+		}
+	}
+}
+
 static int make_ntlm(daemon_state_t *d)
 {
 	const config_t *cfg = &d->env.cfg;
@@ -232,6 +355,11 @@ static int make_server(daemon_state_t *d)
 	}
 	if (d->have_ntlm && (e = rpc_server_add_auth(d->server, &d->ntlm)) != CERR_OK) {
 		goto fail;
+	}
+	if (d->logon) {
+		rpc_server_hooks_t hooks;
+		logon_hooks(d->logon, &hooks);
+		rpc_server_set_hooks(d->server, &hooks);
 	}
 
 	/* endpoint mapper on the EPM port; mgmt on both, as every Windows RPC
@@ -349,7 +477,11 @@ static void banner(const daemon_state_t *d, const char *argv0)
 
 static void daemon_cleanup(daemon_state_t *d)
 {
-	rpc_server_free(d->server);
+	stop_reload_thread(d);
+	rpc_server_free(d->server); /* drops the connections' tokens */
+	logon_free(d->logon);
+	free(d->rights_path);
+	events_close(d->trace);
 	if (d->have_icpr) {
 		icpr_iface_cleanup(&d->icpr_iface);
 	}
@@ -381,6 +513,7 @@ int main(int argc, char **argv)
 	int ch, rc;
 
 	memset(&d, 0, sizeof(d));
+	d.reload_pipe[0] = d.reload_pipe[1] = -1;
 	log_set_ident("certad");
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -442,7 +575,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if ((rc = open_events(&d)) != 0 || (rc = open_ca(&d)) != 0 ||
-	    (rc = open_accounts(&d)) != 0) {
+	    (rc = open_accounts(&d)) != 0 || (rc = make_logon(&d)) != 0 ||
+	    (rc = start_reload_thread(&d)) != 0) {
 		goto out;
 	}
 	if (d.env.cfg.ntlm && (rc = make_ntlm(&d)) != 0) {

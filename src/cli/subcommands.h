@@ -22,5 +22,6 @@ int cmd_ca_main(int argc, char **argv);
 int cmd_req_main(int argc, char **argv);
 int cmd_errors_main(int argc, char **argv);
 int cmd_bench_main(int argc, char **argv);
+int cmd_diagnose_main(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "rpc/gss.h"
 #include "security/pac.h"
 #include "security/sid.h"
 #include "util/arena.h"
@@ -397,7 +398,8 @@ static cerr_t alias_set_build(logon_t *l, alias_set_t *s)
 /* local_token builds a local account's token (accounts lock held). Its
  * primary group is the machine's "None" (SID-513), as on a standalone
  * Windows server; local groups and BUILTIN\Users come from the aliases. */
-static cerr_t local_token(logon_t *l, const rpc_identity_t *id, token_auth_t auth, token_t **out)
+static cerr_t local_token(logon_t *l, const rpc_identity_t *id, const char *domain, token_auth_t auth,
+			  token_t **out)
 {
 	sid_t msid;
 	if (!machine_sid(l, &msid)) {
@@ -410,7 +412,7 @@ static cerr_t local_token(logon_t *l, const rpc_identity_t *id, token_auth_t aut
 	sid_t groups[1];
 	token_local_account_t acct = {
 		.name = u->name,
-		.domain = id->domain && *id->domain ? id->domain : l->local_domain,
+		.domain = domain && *domain ? domain : l->local_domain,
 		.groups = groups,
 		.num_groups = 1,
 	};
@@ -426,7 +428,7 @@ static token_auth_t auth_of(const rpc_identity_t *id)
 	if (id->anonymous) {
 		return TOKEN_AUTH_ANONYMOUS;
 	}
-	if (id->extra_kind == RPC_EXTRA_PAC) {
+	if (id->extra_kind == RPC_EXTRA_PAC || (id->extra_kind == RPC_EXTRA_NONE && gss_identity_extra(id))) {
 		return TOKEN_AUTH_KERBEROS;
 	}
 	if (id->package && (strcasecmp(id->package, "Kerberos") == 0)) {
@@ -435,16 +437,85 @@ static token_auth_t auth_of(const rpc_identity_t *id)
 	return TOKEN_AUTH_NTLM;
 }
 
+static const char *or_q(const char *s)
+{
+	return s ? s : "?";
+}
+
+/* pac_token builds the token from a verified PAC's logon info. A PAC without
+ * logon info (an MIT KDC's) gives CERR_STATUS_NO_SUCH_USER: the caller then
+ * maps the principal to a local account. */
+static cerr_t pac_token(const rpc_identity_t *id, const uint8_t *data, size_t len, token_auth_t auth, token_t **out,
+			char *source, size_t source_len)
+{
+	(void)id;
+	arena_t *ar = arena_new();
+	if (!ar) {
+		return CERR_NOMEM;
+	}
+	pac_t pac;
+	cerr_t e = pac_decode(ar, data, len, &pac);
+	if (e != CERR_OK) {
+		snprintf(source, source_len, "PAC of %zu bytes does not decode: %s", len, cerr_name(e));
+		e = CERR_STATUS_LOGON_FAILURE;
+	} else if (!pac.has_logon_info) {
+		snprintf(source, source_len, "PAC of %zu bytes without logon info (not an AD KDC)", len);
+		e = CERR_STATUS_NO_SUCH_USER;
+	} else {
+		snprintf(source, source_len,
+			 "PAC of %zu bytes: logon info for %s\\%s, %" PRIu32 " GroupIds, %" PRIu32 " ExtraSids, %" PRIu32
+			 " ResourceGroupIds",
+			 len, or_q(pac.logon.logon_domain_name), or_q(pac.logon.effective_name), pac.logon.group_count,
+			 pac.logon.extra_sid_count, pac.logon.resource_group_count);
+		e = token_from_pac(&pac, auth, out);
+	}
+	arena_free(ar);
+	return e;
+}
+
+/* mapped_token: a Kerberos principal without SIDs (a non-AD KDC) is the local
+ * account of the same name, as Windows maps an MIT realm's users with
+ * `ksetup /mapuser * *`; no such account refuses the logon. */
+static cerr_t mapped_token(logon_t *l, const rpc_identity_t *id, const char *principal, token_auth_t auth,
+			   token_t **out, char *source, size_t source_len)
+{
+	size_t used = strlen(source);
+	acct_lock(l);
+	cerr_t e = local_token(l, id, l->local_domain, auth, out);
+	acct_unlock(l);
+	snprintf(source + used, source_len - used, "%sno SIDs from the KDC for %s: mapped to the local account %s\\%s%s",
+		 used ? "; " : "", or_q(principal ? principal : id->user), l->local_domain, or_q(id->user),
+		 e == CERR_OK ? "" : ", which does not exist");
+	return e;
+}
+
 /* build_base makes the token before alias expansion and says where it came
  * from in source (for the trace). */
 static cerr_t build_base(logon_t *l, const rpc_identity_t *id, token_t **out, char *source, size_t source_len)
 {
 	token_auth_t auth = auth_of(id);
 	cerr_t e;
+	source[0] = '\0';
 	if (id->anonymous) {
 		snprintf(source, source_len, "anonymous logon: ANONYMOUS LOGON S-1-5-7%s",
 			 l->everyone_includes_anonymous ? " and Everyone (EveryoneIncludesAnonymous)" : " alone");
 		return token_new_anonymous(l->everyone_includes_anonymous, out);
+	}
+	/* gss.c's own extra (magic-checked) is read only when extra_kind says nothing else */
+	const gss_identity_extra_t *gx = id->extra_kind == RPC_EXTRA_NONE ? gss_identity_extra(id) : NULL;
+	if (gx) {
+		if (gx->pac && !gx->pac_authenticated) {
+			snprintf(source, source_len, "Kerberos ticket of %s: its PAC's server signature did not verify; "
+				 "the PAC is not used and the logon is refused", or_q(gx->principal));
+			return CERR_STATUS_LOGON_FAILURE;
+		}
+		if (gx->pac) {
+			e = pac_token(id, gx->pac, gx->pac_len, auth, out, source, source_len);
+			if (e != CERR_STATUS_NO_SUCH_USER) {
+				return e;
+			}
+		}
+		return mapped_token(l, id, gx->principal, auth, out, source, source_len);
 	}
 	switch (id->extra_kind) {
 	case RPC_EXTRA_PAC: {
@@ -453,30 +524,8 @@ static cerr_t build_base(logon_t *l, const rpc_identity_t *id, token_t **out, ch
 			snprintf(source, source_len, "Kerberos: the ticket carries no PAC");
 			return CERR_INVALID_ARG;
 		}
-		arena_t *ar = arena_new();
-		if (!ar) {
-			return CERR_NOMEM;
-		}
-		pac_t pac;
-		e = pac_decode(ar, b->data, b->len, &pac);
-		if (e != CERR_OK) {
-			snprintf(source, source_len, "PAC of %zu bytes does not decode: %s", b->len, cerr_name(e));
-		} else if (!pac.has_logon_info) {
-			snprintf(source, source_len,
-				 "PAC of %zu bytes has no logon info (an MIT KDC's PAC): no SIDs to build a token from",
-				 b->len);
-			e = CERR_INVALID_ARG;
-		} else {
-			snprintf(source, source_len,
-				 "PAC of %zu bytes: logon info for %s\\%s, %" PRIu32 " GroupIds, %" PRIu32
-				 " ExtraSids, %" PRIu32 " ResourceGroupIds",
-				 b->len, pac.logon.logon_domain_name ? pac.logon.logon_domain_name : "?",
-				 pac.logon.effective_name ? pac.logon.effective_name : "?", pac.logon.group_count,
-				 pac.logon.extra_sid_count, pac.logon.resource_group_count);
-			e = token_from_pac(&pac, auth, out);
-		}
-		arena_free(ar);
-		return e;
+		e = pac_token(id, b->data, b->len, auth, out, source, source_len);
+		return e == CERR_STATUS_NO_SUCH_USER ? mapped_token(l, id, NULL, auth, out, source, source_len) : e;
 	}
 	case RPC_EXTRA_SIDS: {
 		const rpc_sid_list_t *s = id->extra;
@@ -491,7 +540,7 @@ static cerr_t build_base(logon_t *l, const rpc_identity_t *id, token_t **out, ch
 	}
 	default:
 		acct_lock(l);
-		e = local_token(l, id, auth, out);
+		e = local_token(l, id, id->domain, auth, out);
 		acct_unlock(l);
 		snprintf(source, source_len, "local account %s\\%s from the accounts store%s",
 			 id->domain ? id->domain : "", id->user ? id->user : "",
@@ -510,6 +559,10 @@ static cerr_t build_token(logon_t *l, const rpc_identity_t *id, token_t **out, c
 	}
 	alias_set_t s;
 	acct_lock(l);
+	if (l->accounts) {
+		/* `certa group addmember` takes effect at the next logon */
+		(void)accounts_refresh(l->accounts);
+	}
 	e = alias_set_build(l, &s);
 	acct_unlock(l);
 	if (e == CERR_OK) {
@@ -522,7 +575,7 @@ static cerr_t build_token(logon_t *l, const rpc_identity_t *id, token_t **out, c
 
 cerr_t logon_build_token(logon_t *l, const rpc_identity_t *id, token_t **out)
 {
-	char source[512];
+	char source[1024];
 	if (!l || !id || !out) {
 		return CERR_INVALID_ARG;
 	}
@@ -823,7 +876,7 @@ cerr_t logon_on_auth(void *arg, const rpc_conn_info_t *conn, cerr_t status, void
 	trace(l, &at, "context", CERR_OK, detail);
 
 	token_t *t = NULL;
-	char source[512];
+	char source[1024];
 	cerr_t e = build_token(l, id, &t, source, sizeof(source));
 	trace(l, &at, "token-source", e, source);
 	if (e != CERR_OK) {

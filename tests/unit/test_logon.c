@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "events/events.h"
+#include "rpc/gss.h"
 #include "security/accounts.h"
 #include "security/sid.h"
 #include "security/token.h"
@@ -287,6 +288,41 @@ static void test_pac_token(void **state)
 	world_free(w);
 }
 
+static void test_gss_identity(void **state)
+{
+	(void)state;
+	world_t *w = world_new(LOGON_AUDIT_ALL);
+	/* a verified PAC with logon info (an AD KDC) */
+	gss_identity_extra_t gx = {.magic = GSS_IDENTITY_EXTRA_MAGIC, .principal = "w2003final$@WIN2K3.THINKER.LOCAL",
+				   .mech = "Kerberos", .pac = saved_pac, .pac_len = sizeof(saved_pac),
+				   .pac_authenticated = true};
+	rpc_identity_t id = {.user = "w2003final$", .domain = "WIN2K3.THINKER.LOCAL", .package = "Negotiate",
+			     .extra = &gx};
+	token_t *t = NULL;
+	assert_int_equal(logon_build_token(w->logon, &id, &t), CERR_OK);
+	assert_string_equal(S(token_user_sid(t)), PAC_DOMAIN "-1005");
+	assert_int_equal(token_auth(t), TOKEN_AUTH_KERBEROS);
+	token_unref(t);
+	/* a PAC whose signature krb5 did not verify is never used */
+	gx.pac_authenticated = false;
+	assert_int_equal(logon_build_token(w->logon, &id, &t), CERR_STATUS_LOGON_FAILURE);
+	/* no PAC (a non-AD KDC): the local account of the same name */
+	gx.pac = NULL;
+	gx.pac_len = 0;
+	gx.principal = "alice@CERTA.TEST";
+	id.user = "alice";
+	id.domain = "CERTA.TEST";
+	assert_int_equal(logon_build_token(w->logon, &id, &t), CERR_OK);
+	assert_string_equal(token_account_name(t), "CERTA\\alice");
+	assert_int_equal(token_auth(t), TOKEN_AUTH_KERBEROS);
+	assert_true(has(t, SID_S_LOCAL_ACCOUNT));
+	assert_false(has(t, SID_S_NTLM_AUTHENTICATION));
+	token_unref(t);
+	id.user = "nobody";
+	assert_int_equal(logon_build_token(w->logon, &id, &t), CERR_STATUS_NO_SUCH_USER);
+	world_free(w);
+}
+
 static void test_sid_list_and_anonymous(void **state)
 {
 	(void)state;
@@ -545,6 +581,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_local_token),
 		cmocka_unit_test(test_pac_token),
+		cmocka_unit_test(test_gss_identity),
 		cmocka_unit_test(test_sid_list_and_anonymous),
 		cmocka_unit_test(test_rights_and_events),
 		cmocka_unit_test(test_failed_context),
