@@ -272,6 +272,8 @@ typedef struct ntlm_acceptor {
 	uint32_t max_clock_skew;
 	ntlm_lookup_fn lookup;
 	void *lookup_arg;
+	ntlm_passthrough_fn passthrough;
+	void *passthrough_arg;
 	uint8_t *ti_prefix; /* AV pairs before MsvAvTimestamp */
 	size_t ti_prefix_len;
 } ntlm_acceptor_t;
@@ -289,6 +291,9 @@ typedef struct ntlm_actx {
 	char *user, *domain, *workstation;
 	rpc_identity_t id;
 	ntlm_sess_t sess;
+	char **sids; /* pass-through: the DC's SIDs, user first */
+	size_t num_sids;
+	rpc_sid_list_t sid_list;
 } ntlm_actx_t;
 
 void ntlm_acceptor_config_init(ntlm_acceptor_config_t *cfg)
@@ -320,12 +325,21 @@ static cerr_t acc_ctx_new(void *data, rpc_auth_ctx_t **out)
 	return CERR_OK;
 }
 
+static void free_sids(char **sids, size_t n)
+{
+	for (size_t i = 0; sids && i < n; i++) {
+		free(sids[i]);
+	}
+	free(sids);
+}
+
 static void acc_ctx_free(rpc_auth_ctx_t *ctx)
 {
 	ntlm_actx_t *a = actx_of(ctx);
 	if (!a) {
 		return;
 	}
+	free_sids(a->sids, a->num_sids);
 	free(a->neg_msg);
 	free(a->chal_msg);
 	free(a->user);
@@ -622,6 +636,50 @@ static cerr_t acc_authenticate(ntlm_actx_t *a, const cur_t *in)
 		goto out;
 	}
 
+	if (!ok && acc->passthrough) {
+		if (!v2) {
+			log_info("NTLM: refused an NTLMv1 response from '%s\\%s': pass-through accepts NTLMv2 only",
+				 log_safe(domain, l1, sizeof(l1)), log_safe(user, l2, sizeof(l2)));
+			e = CERR_STATUS_LOGON_FAILURE;
+			goto out;
+		}
+		ntlm_passthrough_req_t req = {
+			.user = user,
+			.domain = domain,
+			.workstation = ws,
+			.nt_response = cur_data(&m.nt_response),
+			.nt_len = cur_len(&m.nt_response),
+			.lm_response = cur_data(&m.lm_response),
+			.lm_len = cur_len(&m.lm_response),
+		};
+		memcpy(req.challenge, a->server_challenge, 8);
+		ntlm_passthrough_res_t res;
+		memset(&res, 0, sizeof(res));
+		e = acc->passthrough(acc->passthrough_arg, &req, &res);
+		if (e != CERR_OK) {
+			sub = res.sub_status;
+			free_sids(res.sids, res.num_sids);
+			log_info("NTLM: the domain refused '%s\\%s': %s%s%s", log_safe(domain, l1, sizeof(l1)),
+				 log_safe(user, l2, sizeof(l2)), cerr_name(e), sub ? " / " : "", sub ? cerr_name(sub) : "");
+			goto out;
+		}
+		if (res.num_sids == 0) {
+			free_sids(res.sids, res.num_sids);
+			log_error("NTLM: the domain validated '%s\\%s' but reported no SIDs", log_safe(domain, l1, sizeof(l1)),
+				  log_safe(user, l2, sizeof(l2)));
+			e = CERR_STATUS_LOGON_FAILURE;
+			goto out;
+		}
+		memcpy(k.sbk, res.session_base_key, 16);
+		memcpy(k.kxkey, k.sbk, 16); /* KXKEY for NTLMv2 (MS-NLMP 3.4.5.1) */
+		snprintf(k.acct.user, sizeof(k.acct.user), "%s", res.user);
+		snprintf(k.acct.domain, sizeof(k.acct.domain), "%s", res.domain);
+		ntlm_wipe(res.session_base_key, 16);
+		free_sids(a->sids, a->num_sids);
+		a->sids = res.sids;
+		a->num_sids = res.num_sids;
+		ok = true;
+	}
 	if (!ok) {
 		e = acc->lookup ? acc->lookup(acc->lookup_arg, domain, user, &k.acct) : CERR_STATUS_NO_SUCH_USER;
 		if (e == CERR_STATUS_NO_SUCH_USER) {
@@ -710,6 +768,13 @@ static cerr_t acc_authenticate(ntlm_actx_t *a, const cur_t *in)
 					   : acc->domain_joined ? acc->nb_domain
 								: acc->nb_computer;
 		e = set_identity(a, k.acct.user[0] ? k.acct.user : user, canon_domain, ws, false, k.exported);
+		if (e == CERR_OK && a->num_sids) {
+			a->sid_list.user_sid = a->sids[0];
+			a->sid_list.group_sids = (const char *const *)(a->sids + 1);
+			a->sid_list.num_group_sids = a->num_sids - 1;
+			a->id.extra = &a->sid_list;
+			a->id.extra_kind = RPC_EXTRA_SIDS;
+		}
 	}
 	if (e == CERR_OK) {
 		log_debug("NTLM: '%s\\%s' authenticated (%s, flags 0x%08x)", log_safe(a->domain, l1, sizeof(l1)),
@@ -835,6 +900,8 @@ cerr_t ntlm_acceptor_provider(rpc_auth_provider_t *out, const ntlm_acceptor_conf
 	acc->max_clock_skew = cfg->max_clock_skew;
 	acc->lookup = cfg->lookup;
 	acc->lookup_arg = cfg->lookup_arg;
+	acc->passthrough = cfg->passthrough;
+	acc->passthrough_arg = cfg->passthrough_arg;
 	if (!acc->nb_domain || !acc->nb_computer || !acc->dns_domain || !acc->dns_computer || !acc->dns_tree) {
 		acceptor_free(acc);
 		return CERR_NOMEM;

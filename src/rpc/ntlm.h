@@ -41,6 +41,34 @@ typedef struct ntlm_account {
  * business. It must not keep pointers to its arguments. */
 typedef cerr_t (*ntlm_lookup_fn)(void *arg, const char *domain, const char *user, ntlm_account_t *out);
 
+/* Pass-through authentication (MS-APDS 3.1.5.1: a server hands the client's
+ * NTLM response to a domain controller over NetLogon, here through winbind):
+ * the callback gets what the client sent and returns the SessionBaseKey and
+ * the SIDs the DC put in the validation info. */
+typedef struct ntlm_passthrough_req {
+	const char *user, *domain, *workstation; /* UTF-8, as the client sent them */
+	uint8_t challenge[8];                    /* our ServerChallenge */
+	const uint8_t *nt_response;
+	size_t nt_len;
+	const uint8_t *lm_response;
+	size_t lm_len;
+} ntlm_passthrough_req_t;
+
+typedef struct ntlm_passthrough_res {
+	uint8_t session_base_key[16]; /* UserSessionKey of the validation info (NTLMv2 SessionBaseKey) */
+	char user[NTLM_NAME_MAX];     /* canonical account and domain names */
+	char domain[NTLM_NAME_MAX];
+	char **sids;                  /* malloc'd SID strings, the user's first, then its primary
+				       * group and the others; the acceptor frees them */
+	size_t num_sids;
+	cerr_t sub_status;            /* on failure: STATUS_WRONG_PASSWORD, STATUS_NO_SUCH_USER... */
+} ntlm_passthrough_res_t;
+
+/* ntlm_passthrough_fn returns CERR_OK with out filled, or the logon failure
+ * (CERR_STATUS_LOGON_FAILURE, CERR_STATUS_ACCOUNT_DISABLED...) with
+ * out->sub_status, or another code when the DC cannot be reached. */
+typedef cerr_t (*ntlm_passthrough_fn)(void *arg, const ntlm_passthrough_req_t *req, ntlm_passthrough_res_t *out);
+
 typedef struct ntlm_acceptor_config {
 	const char *nb_domain;    /* MsvAvNbDomainName: NetBIOS domain or workgroup ("WORKGROUP") */
 	const char *nb_computer;  /* MsvAvNbComputerName ("CA1") */
@@ -53,6 +81,11 @@ typedef struct ntlm_acceptor_config {
 	uint32_t max_clock_skew;  /* seconds; 0 = do not check the NTLMv2 blob's timestamp */
 	ntlm_lookup_fn lookup;
 	void *lookup_arg;
+	/* when set, NTLMv2 responses are checked by the domain (pass-through)
+	 * instead of lookup; the identity then carries the DC's SIDs
+	 * (rpc_identity_t.extra_kind RPC_EXTRA_SIDS). NTLMv1 is refused. */
+	ntlm_passthrough_fn passthrough;
+	void *passthrough_arg;
 } ntlm_acceptor_config_t;
 
 /* ntlm_acceptor_config_init sets the defaults (all policy off, no skew check). */

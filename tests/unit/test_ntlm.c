@@ -335,6 +335,84 @@ static void test_e2e(void **state)
 	ntlm_provider_cleanup(&p);
 }
 
+/* A domain controller standing in for winbind: alice@CERTA with "Password1". */
+static int g_passthrough_calls;
+
+static cerr_t fake_dc(void *arg, const ntlm_passthrough_req_t *req, ntlm_passthrough_res_t *out)
+{
+	(void)arg;
+	g_passthrough_calls++;
+	if (strcasecmp(req->user, "alice") != 0) {
+		out->sub_status = CERR_STATUS_NO_SUCH_USER;
+		return CERR_STATUS_LOGON_FAILURE;
+	}
+	uint8_t nt[16], rk[16], proof[16];
+	assert_true(req->nt_len > 16);
+	assert_int_equal(ntlm_nt_hash("Password1", nt), CERR_OK);
+	assert_int_equal(ntlm_ntowfv2(nt, req->user, req->domain, rk), CERR_OK);
+	uint8_t *msg = malloc(8 + req->nt_len - 16);
+	memcpy(msg, req->challenge, 8);
+	memcpy(msg + 8, req->nt_response + 16, req->nt_len - 16);
+	assert_int_equal(ntlm_hmac_md5(rk, 16, msg, 8 + req->nt_len - 16, proof), CERR_OK);
+	free(msg);
+	if (memcmp(proof, req->nt_response, 16) != 0) {
+		out->sub_status = CERR_STATUS_WRONG_PASSWORD;
+		return CERR_STATUS_LOGON_FAILURE;
+	}
+	assert_int_equal(ntlm_hmac_md5(rk, 16, proof, 16, out->session_base_key), CERR_OK);
+	snprintf(out->user, sizeof(out->user), "Alice");
+	snprintf(out->domain, sizeof(out->domain), "SAMDOM");
+	out->num_sids = 3;
+	out->sids = calloc(3, sizeof(char *));
+	out->sids[0] = strdup("S-1-5-21-1-2-3-1105");
+	out->sids[1] = strdup("S-1-5-21-1-2-3-513");
+	out->sids[2] = strdup("S-1-5-21-1-2-3-1107");
+	return CERR_OK;
+}
+
+static void test_passthrough(void **state)
+{
+	(void)state;
+	rpc_auth_provider_t p;
+	ntlm_acceptor_config_t cfg;
+	ntlm_acceptor_config_init(&cfg);
+	cfg.nb_domain = "SAMDOM";
+	cfg.nb_computer = "CA1";
+	cfg.domain_joined = true;
+	cfg.passthrough = fake_dc;
+	assert_int_equal(ntlm_acceptor_provider(&p, &cfg), CERR_OK);
+	rpc_auth_ctx_t *actx;
+
+	/* the DC's session key drives sign/seal; its SIDs come with the identity */
+	ntlm_client_t *cli = ntlm_client_new("alice", "SAMDOM", "Password1", "WS1");
+	assert_int_equal(run_exchange(&p, &actx, cli, -1), CERR_OK);
+	const rpc_identity_t *id = p.identity(actx);
+	assert_string_equal(id->user, "Alice");
+	assert_string_equal(id->domain, "SAMDOM");
+	assert_int_equal(id->extra_kind, RPC_EXTRA_SIDS);
+	const rpc_sid_list_t *sl = id->extra;
+	assert_string_equal(sl->user_sid, "S-1-5-21-1-2-3-1105");
+	assert_int_equal(sl->num_group_sids, 2);
+	assert_string_equal(sl->group_sids[0], "S-1-5-21-1-2-3-513");
+	assert_string_equal(sl->group_sids[1], "S-1-5-21-1-2-3-1107");
+	check_protect_roundtrips(&p, actx, cli);
+	p.ctx_free(actx);
+	ntlm_client_free(cli);
+
+	/* the DC's refusal and its sub-status reach the audit log */
+	cli = ntlm_client_new("alice", "SAMDOM", "wrong", "WS1");
+	assert_int_equal(run_exchange(&p, &actx, cli, -1), CERR_STATUS_LOGON_FAILURE);
+	assert_int_equal(p.identity(actx)->sub_status, CERR_STATUS_WRONG_PASSWORD);
+	p.ctx_free(actx);
+	ntlm_client_free(cli);
+	cli = ntlm_client_new("mallory", "SAMDOM", "Password1", "WS1");
+	assert_int_equal(run_exchange(&p, &actx, cli, -1), CERR_STATUS_LOGON_FAILURE);
+	assert_int_equal(p.identity(actx)->sub_status, CERR_STATUS_NO_SUCH_USER);
+	p.ctx_free(actx);
+	ntlm_client_free(cli);
+	ntlm_provider_cleanup(&p);
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
@@ -888,6 +966,7 @@ int main(void)
 		cmocka_unit_test(test_parsers),
 		cmocka_unit_test(test_e2e),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_passthrough),
 		cmocka_unit_test(test_mic),
 		cmocka_unit_test(test_anonymous),
 		cmocka_unit_test(test_ntlmv1_policy),
