@@ -247,6 +247,131 @@ static bool first_token_ok(const gss_prov_t *p, const cur_t *in)
 }
 
 /* ------------------------------------------------------------------ */
+/* DCE-style AP-REQs without RFC 2743 framing
+ *
+ * MS-RPCE 2.2.2.12 has every Kerberos context for DCE/RPC made in DCE style,
+ * and DCE-style initiators (Windows, Samba/Heimdal, MIT) send the AP-REQ bare.
+ * MIT's acceptor insists on that pairing: a framed AP-REQ whose authenticator
+ * asks for GSS_C_DCE_STYLE is a defective token to it. impacket frames its
+ * DCE-style AP-REQs anyway (Windows accepts both), so the framing is taken
+ * off before MIT sees the token - for type 16 directly, for type 9 inside the
+ * NegTokenInit's mechToken. The flag is inside the encrypted authenticator,
+ * so this cannot depend on it: a client that frames an AP-REQ without asking
+ * for DCE style (not a DCE/RPC client, MS-RPCE 2.2.2.12) is then refused. */
+
+static bool is_krb5_oid(const cur_t *oid)
+{
+	return cur_equal(oid, OID_KRB5, sizeof(OID_KRB5)) || cur_equal(oid, OID_KRB5_MS, sizeof(OID_KRB5_MS));
+}
+
+/* der_tlv splits the next DER element off c: its tag, the whole element and
+ * its contents (a child of the whole). */
+static bool der_tlv(cur_t *c, uint8_t *tag, cur_t *all, cur_t *val)
+{
+	cur_t h = *c;
+	size_t len;
+	if (!cur_get_u8(&h, tag) || !der_get_len(&h, &len) || len > cur_len(&h)) {
+		return false;
+	}
+	size_t hdr = cur_len(c) - cur_len(&h);
+	return cur_get_bytes(c, all, hdr + len) && cur_sub(all, hdr, len, val);
+}
+
+static void der_put_tlv(buf_t *b, uint8_t tag, const void *p, size_t n)
+{
+	buf_put_u8(b, tag);
+	if (n < 0x80) {
+		buf_put_u8(b, (uint8_t)n);
+	} else if (n <= 0xff) {
+		buf_put_u8(b, 0x81);
+		buf_put_u8(b, (uint8_t)n);
+	} else if (n <= 0xffff) {
+		buf_put_u8(b, 0x82);
+		buf_put_u16be(b, (uint16_t)n);
+	} else {
+		buf_put_u8(b, 0x84);
+		buf_put_u32be(b, (uint32_t)n);
+	}
+	buf_put_bytes(b, p, n);
+}
+
+/* unframe_ap_req gives the bare AP-REQ when in is a framed Kerberos AP-REQ
+ * (RFC 1964 1.1: [APPLICATION 0] { krb5 OID, TOK_ID 01 00, AP-REQ }). */
+static bool unframe_ap_req(const cur_t *in, cur_t *raw)
+{
+	cur_t c = *in;
+	cur_t all, body, oid_all, oid;
+	uint8_t tag;
+	uint16_t tok_id;
+	if (!der_tlv(&c, &tag, &all, &body) || tag != 0x60 || !cur_empty(&c)) {
+		return false;
+	}
+	if (!der_tlv(&body, &tag, &oid_all, &oid) || tag != 0x06 || !is_krb5_oid(&oid) ||
+	    !cur_get_u16be(&body, &tok_id) || tok_id != 0x0100 || cur_len(&body) == 0) {
+		return false;
+	}
+	cur_t peek = body;
+	if (!cur_get_u8(&peek, &tag) || tag != 0x6e) {
+		return false;
+	}
+	*raw = body;
+	return true;
+}
+
+/* spnego_unframe rewrites a NegTokenInit (RFC 4178 4.2.1) whose mechToken is
+ * a framed Kerberos AP-REQ into the same NegTokenInit with the bare AP-REQ.
+ * Returns false (out untouched) when there is nothing to rewrite. */
+static bool spnego_unframe(const cur_t *in, buf_t *out)
+{
+	cur_t c = *in;
+	cur_t all, body, oid_all, oid, ctx_all, ctx_val, seq_all, seq;
+	uint8_t tag;
+	if (!der_tlv(&c, &tag, &all, &body) || tag != 0x60 || !cur_empty(&c) ||
+	    !der_tlv(&body, &tag, &oid_all, &oid) || tag != 0x06 ||
+	    !cur_equal(&oid, OID_SPNEGO, sizeof(OID_SPNEGO)) || !der_tlv(&body, &tag, &ctx_all, &ctx_val) ||
+	    tag != 0xa0 || !cur_empty(&body) || !der_tlv(&ctx_val, &tag, &seq_all, &seq) || tag != 0x30 ||
+	    !cur_empty(&ctx_val)) {
+		return false;
+	}
+	buf_t fields, tmp, tmp2;
+	buf_init(&fields, GSS_MAX_TOKEN);
+	buf_init(&tmp, GSS_MAX_TOKEN);
+	buf_init(&tmp2, GSS_MAX_TOKEN);
+	bool rewrote = false, ok = true;
+	while (ok && !cur_empty(&seq)) {
+		cur_t el, val;
+		if (!der_tlv(&seq, &tag, &el, &val)) {
+			ok = false;
+			break;
+		}
+		cur_t tok_all, tok, raw;
+		uint8_t t2;
+		if (tag == 0xa2 && der_tlv(&val, &t2, &tok_all, &tok) && t2 == 0x04 && cur_empty(&val) &&
+		    unframe_ap_req(&tok, &raw)) {
+			buf_reset(&tmp);
+			der_put_tlv(&tmp, 0x04, cur_data(&raw), cur_len(&raw));
+			der_put_tlv(&fields, 0xa2, tmp.data, tmp.len);
+			rewrote = true;
+		} else {
+			buf_put_bytes(&fields, cur_data(&el), cur_len(&el));
+		}
+	}
+	if (ok && rewrote) {
+		buf_reset(&tmp);
+		der_put_tlv(&tmp, 0x30, fields.data, fields.len);
+		buf_reset(&tmp2);
+		buf_put_bytes(&tmp2, cur_data(&oid_all), cur_len(&oid_all));
+		der_put_tlv(&tmp2, 0xa0, tmp.data, tmp.len);
+		der_put_tlv(out, 0x60, tmp2.data, tmp2.len);
+		ok = buf_ok(&fields) && buf_ok(&tmp) && buf_ok(&tmp2) && buf_ok(out);
+	}
+	buf_free(&fields);
+	buf_free(&tmp);
+	buf_free(&tmp2);
+	return ok && rewrote;
+}
+
+/* ------------------------------------------------------------------ */
 /* completing a context */
 
 /* enctype_from_oid reads the enctype MIT appends as the last arc of the
@@ -418,7 +543,8 @@ static cerr_t complete_context(rpc_auth_ctx_t *c, gss_OID mech)
 {
 	/* SPNEGO reports the mechanism it negotiated; only Kerberos gets here
 	 * (gss_set_neg_mechs), but check rather than trust a library setting */
-	if (mech == GSS_C_NO_OID || !gss_oid_equal(mech, &krb5_oid_desc)) {
+	gss_OID_desc krb5_ms = {sizeof(OID_KRB5_MS), (void *)OID_KRB5_MS};
+	if (mech == GSS_C_NO_OID || (!gss_oid_equal(mech, &krb5_oid_desc) && !gss_oid_equal(mech, &krb5_ms))) {
 		log_info("gss: context completed with a mechanism other than Kerberos; refused");
 		return CERR_SEC_E_LOGON_DENIED;
 	}
@@ -483,8 +609,19 @@ static cerr_t gss_step(rpc_auth_ctx_t *c, const cur_t *in, buf_t *out)
 		c->state = ST_FAILED;
 		return CERR_SEC_E_INVALID_TOKEN;
 	}
+	cur_t tok = *in;
+	buf_t rewritten;
+	buf_init(&rewritten, GSS_MAX_TOKEN);
+	if (c->state == ST_START) {
+		cur_t raw;
+		if (!c->prov->spnego && unframe_ap_req(in, &raw)) {
+			tok = raw;
+		} else if (c->prov->spnego && spnego_unframe(in, &rewritten)) {
+			cur_init(&tok, rewritten.data, rewritten.len);
+		}
+	}
 	OM_uint32 min = 0, min2;
-	gss_buffer_desc itok = {cur_len(in), (void *)cur_data(in)};
+	gss_buffer_desc itok = {cur_len(&tok), (void *)cur_data(&tok)};
 	gss_buffer_desc otok = GSS_C_EMPTY_BUFFER;
 	gss_OID mech = GSS_C_NO_OID;
 	OM_uint32 flags = 0;
@@ -493,6 +630,7 @@ static cerr_t gss_step(rpc_auth_ctx_t *c, const cur_t *in, buf_t *out)
 	}
 	OM_uint32 maj = gss_accept_sec_context(&min, &c->ctx, c->prov->cred, &itok, GSS_C_NO_CHANNEL_BINDINGS,
 					       &c->client, &mech, &otok, &flags, NULL, NULL);
+	buf_free(&rewritten);
 	if (otok.length > 0) {
 		buf_put_bytes(out, otok.value, otok.length);
 	}
@@ -727,7 +865,9 @@ static cerr_t acquire(gss_prov_t *p, const gss_acceptor_config_t *cfg)
 	if (p->spnego) {
 		/* SPNEGO offers only Kerberos: another registered mechanism (gss-ntlmssp)
 		 * would authenticate against its own user store, not ours */
-		gss_OID_set_desc neg = {1, &krb5_oid_desc};
+		gss_OID_desc krb5_ms = {sizeof(OID_KRB5_MS), (void *)OID_KRB5_MS};
+		gss_OID_desc both[2] = {krb5_oid_desc, krb5_ms};
+		gss_OID_set_desc neg = {2, both};
 		maj = gss_set_neg_mechs(&min, p->cred, &neg);
 		if (GSS_ERROR(maj)) {
 			char text[512];

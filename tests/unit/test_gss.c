@@ -674,6 +674,174 @@ static void test_spnego(void **state)
 	cli_free(&c);
 }
 
+/* ---- impacket's framing: DCE-style AP-REQs wrapped as ordinary GSS tokens ---- */
+
+static void der_put(buf_t *b, uint8_t tag, const uint8_t *p, size_t n)
+{
+	buf_put_u8(b, tag);
+	if (n < 0x80) {
+		buf_put_u8(b, (uint8_t)n);
+	} else {
+		buf_put_u8(b, 0x82);
+		buf_put_u16be(b, (uint16_t)n);
+	}
+	buf_put_bytes(b, p, n);
+}
+
+static const uint8_t KRB5_OID_DER[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+static const uint8_t MS_KRB5_OID_DER[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02};
+static const uint8_t SPNEGO_OID_DER[] = {0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
+
+/* frame puts RFC 1964 framing (krb5 OID, TOK_ID 01 00) around a bare AP-REQ */
+static void frame(const buf_t *raw, buf_t *out)
+{
+	buf_t in;
+	buf_init(&in, 1 << 16);
+	buf_put_bytes(&in, KRB5_OID_DER, sizeof(KRB5_OID_DER));
+	buf_put_u16be(&in, 0x0100);
+	buf_put_bytes(&in, raw->data, raw->len);
+	buf_reset(out);
+	der_put(out, 0x60, in.data, in.len);
+	buf_free(&in);
+}
+
+/* neg_token_init builds impacket's NegTokenInit: mechTypes = {MS krb5}, mechToken */
+static void neg_token_init(const buf_t *mech_token, buf_t *out)
+{
+	buf_t a, b, c;
+	buf_init(&a, 1 << 16);
+	buf_init(&b, 1 << 16);
+	buf_init(&c, 1 << 16);
+	der_put(&a, 0x30, MS_KRB5_OID_DER, sizeof(MS_KRB5_OID_DER));
+	der_put(&b, 0xa0, a.data, a.len);
+	buf_reset(&a);
+	der_put(&a, 0x04, mech_token->data, mech_token->len);
+	der_put(&b, 0xa2, a.data, a.len);
+	buf_reset(&a);
+	der_put(&a, 0x30, b.data, b.len);
+	buf_put_bytes(&c, SPNEGO_OID_DER, sizeof(SPNEGO_OID_DER));
+	der_put(&c, 0xa0, a.data, a.len);
+	buf_reset(out);
+	der_put(out, 0x60, c.data, c.len);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&c);
+}
+
+/* neg_token_resp builds a NegTokenResp carrying only responseToken (impacket's third leg) */
+static void neg_token_resp(const buf_t *tok, buf_t *out)
+{
+	buf_t a, b;
+	buf_init(&a, 1 << 16);
+	buf_init(&b, 1 << 16);
+	der_put(&a, 0x04, tok->data, tok->len);
+	der_put(&b, 0xa2, a.data, a.len);
+	buf_reset(&a);
+	der_put(&a, 0x30, b.data, b.len);
+	buf_reset(out);
+	der_put(out, 0xa1, a.data, a.len);
+	buf_free(&a);
+	buf_free(&b);
+}
+
+static bool der_next(cur_t *c, uint8_t *tag, cur_t *val)
+{
+	uint8_t l;
+	size_t len;
+	if (!cur_get_u8(c, tag) || !cur_get_u8(c, &l)) {
+		return false;
+	}
+	if (l < 0x80) {
+		len = l;
+	} else if (l == 0x81) {
+		uint8_t x;
+		if (!cur_get_u8(c, &x)) {
+			return false;
+		}
+		len = x;
+	} else if (l == 0x82) {
+		uint16_t x;
+		if (!cur_get_u16be(c, &x)) {
+			return false;
+		}
+		len = x;
+	} else {
+		return false;
+	}
+	return cur_get_bytes(c, val, len);
+}
+
+/* response_token takes responseToken out of the acceptor's NegTokenResp */
+static void response_token(const buf_t *resp, buf_t *out)
+{
+	cur_t c, v, seq, f;
+	uint8_t tag;
+	cur_init(&c, resp->data, resp->len);
+	assert_true(der_next(&c, &tag, &v) && tag == 0xa1);
+	assert_true(der_next(&v, &tag, &seq) && tag == 0x30);
+	buf_reset(out);
+	while (der_next(&seq, &tag, &f)) {
+		cur_t o;
+		uint8_t t2;
+		if (tag == 0xa2 && der_next(&f, &t2, &o) && t2 == 0x04) {
+			buf_put_bytes(out, cur_data(&o), cur_len(&o));
+		}
+	}
+	assert_true(out->len > 0);
+}
+
+static void test_impacket_framing(void **state)
+{
+	(void)state;
+	NEED_KDC();
+	buf_t raw, tok, st;
+	buf_init(&raw, 1 << 16);
+	buf_init(&tok, 1 << 16);
+	buf_init(&st, 1 << 16);
+	for (int spnego = 0; spnego < 2; spnego++) {
+		const rpc_auth_provider_t *p = spnego ? &K.spnego : &K.krb5;
+		cli_t c;
+		cli_init(&c, SERVICE, (gss_OID)gss_mech_krb5, DCE_FLAGS);
+		cli_step(&c, NULL, &raw); /* MIT's DCE-style AP-REQ is bare */
+		assert_int_equal(raw.data[0], 0x6e);
+		frame(&raw, &tok);
+		if (spnego) {
+			buf_t framed = tok;
+			buf_init(&tok, 1 << 16);
+			neg_token_init(&framed, &tok);
+			buf_free(&framed);
+		}
+		rpc_auth_ctx_t *ctx = NULL;
+		assert_int_equal(p->ctx_new(p->data, &ctx), CERR_OK);
+		assert_int_equal(srv_step(p, ctx, &tok, &st), CERR_STATUS_MORE_PROCESSING_REQUIRED);
+		if (spnego) {
+			response_token(&st, &tok);
+		} else {
+			buf_reset(&tok);
+			buf_put_bytes(&tok, st.data, st.len);
+		}
+		cli_step(&c, &tok, &raw); /* the client's AP-REP */
+		assert_int_equal(c.last, GSS_S_COMPLETE);
+		if (spnego) {
+			neg_token_resp(&raw, &tok);
+		} else {
+			buf_reset(&tok);
+			buf_put_bytes(&tok, raw.data, raw.len);
+		}
+		assert_int_equal(srv_step(p, ctx, &tok, &st), CERR_OK);
+		const rpc_identity_t *id = p->identity(ctx);
+		assert_non_null(id);
+		assert_string_equal(id->user, "alice");
+		p->set_level(ctx, RPC_AUTH_LEVEL_PKT_PRIVACY);
+		round_trips(p, ctx, &c, true, false);
+		p->ctx_free(ctx);
+		cli_free(&c);
+	}
+	buf_free(&raw);
+	buf_free(&tok);
+	buf_free(&st);
+}
+
 static void test_wrong_mechanism_and_garbage(void **state)
 {
 	(void)state;
@@ -784,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_sig_len_without_level),
 		cmocka_unit_test(test_krb5_tamper_and_replay),
 		cmocka_unit_test(test_spnego),
+		cmocka_unit_test(test_impacket_framing),
 		cmocka_unit_test(test_wrong_mechanism_and_garbage),
 		cmocka_unit_test(test_keytab_without_the_key),
 		cmocka_unit_test(test_identity_extra_guard),
