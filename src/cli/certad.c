@@ -31,6 +31,7 @@
 #include "rpc/ntlm.h"
 #include "rpc/server.h"
 #include "security/accounts.h"
+#include "security/winbind.h"
 #include "services/icpr.h"
 #include "services/logon.h"
 #include "util/log.h"
@@ -229,6 +230,8 @@ static int make_logon(daemon_state_t *d)
 		.accounts_lock = &d->accounts.lock,
 		.local_domain = cfg->netbios_domain,
 		.computer_name = cfg->computer_name,
+		/* domain names in the policy file ("SAMDOM\CA Requesters") */
+		.resolve = cfg->ntlm_backend == CONFIG_NTLM_WINBIND ? winbind_resolve : NULL,
 	};
 	cerr_t e = logon_new(&lc, &d->logon);
 	if (e != CERR_OK) {
@@ -328,6 +331,23 @@ static int make_ntlm(daemon_state_t *d)
 	nc.allow_anonymous = cfg->anonymous;
 	nc.lookup = lookup_account;
 	nc.lookup_arg = &d->accounts;
+	if (cfg->ntlm_backend == CONFIG_NTLM_WINBIND) {
+		/* a member of the domain: the DC validates every NTLM logon and
+		 * reports the user's SIDs (MS-APDS 3.1.5.1) */
+		char msg[256];
+		if (!winbind_available()) {
+			fprintf(stderr, "certad: [auth] ntlm_backend = winbind, but this certad was built without "
+					"libwbclient (install libwbclient-dev and rebuild)\n");
+			return EX_CONFIG;
+		}
+		if (winbind_ping(msg, sizeof(msg)) != CERR_OK) {
+			log_warn("[auth] ntlm_backend = winbind: %s; NTLM logons fail until it does (`wbinfo -p`)", msg);
+		} else {
+			log_info("NTLM logons are validated by the domain: %s", msg);
+		}
+		nc.domain_joined = true;
+		nc.passthrough = winbind_passthrough;
+	}
 	cerr_t e = ntlm_acceptor_provider(&d->ntlm, &nc);
 	if (e != CERR_OK) {
 		fprintf(stderr, "certad: cannot set up NTLM: %s (is OpenSSL's legacy provider installed?)\n",

@@ -43,6 +43,8 @@ CERR_X(CERR_STATUS_ACCOUNT_DISABLED,     NTSTATUS, 0xC0000072, "STATUS_ACCOUNT_D
 CERR_X(CERR_STATUS_INVALID_PARAMETER,    NTSTATUS, 0xC000000D, "STATUS_INVALID_PARAMETER", "An invalid parameter was passed to a service or function.")
 CERR_X(CERR_STATUS_LOGON_TYPE_NOT_GRANTED, NTSTATUS, 0xC000015B, "STATUS_LOGON_TYPE_NOT_GRANTED", "The user has not been granted the requested logon type at this computer (for a network logon: the right \"Access this computer from the network\", SeNetworkLogonRight).")
 CERR_X(CERR_STATUS_NOT_SUPPORTED,        NTSTATUS, 0xC00000BB, "STATUS_NOT_SUPPORTED", "The request is not supported.")
+CERR_X(CERR_STATUS_NO_LOGON_SERVERS,     NTSTATUS, 0xC000005E, "STATUS_NO_LOGON_SERVERS", "There are currently no logon servers available to service the logon request.")
+CERR_X(CERR_STATUS_ACCOUNT_LOCKED_OUT,   NTSTATUS, 0xC0000234, "STATUS_ACCOUNT_LOCKED_OUT", "The user account has been automatically locked because too many invalid logon attempts or password change attempts have been requested.")
 
 /* Win32 (MS-ERREF 2.2) */
 CERR_X(CERR_WIN32_ACCESS_DENIED,         WIN32, 5,    "ERROR_ACCESS_DENIED", "Access is denied.")
@@ -54,6 +56,9 @@ CERR_X(CERR_RPC_S_SERVER_UNAVAILABLE,    WIN32, 1722, "RPC_S_SERVER_UNAVAILABLE"
 CERR_X(CERR_RPC_S_SEC_PKG_ERROR,         WIN32, 1825, "RPC_S_SEC_PKG_ERROR", "A security package specific error occurred.")
 CERR_X(CERR_EPT_S_CANT_PERFORM_OP,       WIN32, 1752, "EPT_S_CANT_PERFORM_OP", "The server endpoint cannot perform the operation (MS-RPCE 2.2.1.2.1).")
 CERR_X(CERR_EPT_S_NOT_REGISTERED,        WIN32, 1753, "EPT_S_NOT_REGISTERED", "There are no more endpoints available from the endpoint mapper.")
+CERR_X(CERR_OR_INVALID_OXID,             WIN32, 1910, "OR_INVALID_OXID", "The object exporter specified was not found.")
+CERR_X(CERR_OR_INVALID_OID,              WIN32, 1911, "OR_INVALID_OID", "The object specified was not found.")
+CERR_X(CERR_OR_INVALID_SET,              WIN32, 1912, "OR_INVALID_SET", "The object resolver set specified was not found.")
 
 /* HRESULT (MS-ERREF 2.1.1); CERTSRV_E_* from certsrv/winerror.h as published */
 CERR_X(CERR_S_OK,                        HRESULT, 0x00000000, "S_OK", "Success.")
@@ -66,6 +71,14 @@ CERR_X(CERR_E_OUTOFMEMORY,               HRESULT, 0x8007000E, "E_OUTOFMEMORY", "
 CERR_X(CERR_E_INVALIDARG,                HRESULT, 0x80070057, "E_INVALIDARG", "One or more arguments are invalid.")
 CERR_X(CERR_HRESULT_RPC_S_SERVER_UNAVAILABLE, HRESULT, 0x800706BA, "RPC_S_SERVER_UNAVAILABLE", "The RPC server is unavailable.")
 CERR_X(CERR_RPC_E_INVALID_IPID,          HRESULT, 0x80010113, "RPC_E_INVALID_IPID", "The requested object does not exist.")
+/* DCOM (MS-DCOM 3.1.1.5.x, 3.1.2.5.x) */
+CERR_X(CERR_RPC_E_DISCONNECTED,          HRESULT, 0x80010108, "RPC_E_DISCONNECTED", "The object invoked has disconnected from its clients.")
+CERR_X(CERR_RPC_E_VERSION_MISMATCH,      HRESULT, 0x80010110, "RPC_E_VERSION_MISMATCH", "The version of OLE on the client and server machines does not match.")
+CERR_X(CERR_RPC_E_INVALID_OBJECT,        HRESULT, 0x80010114, "RPC_E_INVALID_OBJECT", "The requested object does not exist.")
+CERR_X(CERR_CLASS_E_NOAGGREGATION,       HRESULT, 0x80040110, "CLASS_E_NOAGGREGATION", "Class does not support aggregation (or class object is remote).")
+CERR_X(CERR_REGDB_E_CLASSNOTREG,         HRESULT, 0x80040154, "REGDB_E_CLASSNOTREG", "Class not registered.")
+CERR_X(CERR_CO_E_OBJNOTREG,              HRESULT, 0x800401FB, "CO_E_OBJNOTREG", "Object is not registered.")
+CERR_X(CERR_CO_E_SERVER_EXEC_FAILURE,    HRESULT, 0x80080005, "CO_E_SERVER_EXEC_FAILURE", "Server execution failed.")
 CERR_X(CERR_SEC_E_LOGON_DENIED,          HRESULT, 0x8009030C, "SEC_E_LOGON_DENIED", "The logon attempt failed.")
 CERR_X(CERR_SEC_E_INVALID_TOKEN,         HRESULT, 0x80090308, "SEC_E_INVALID_TOKEN", "The token supplied to the function is invalid.")
 CERR_X(CERR_SEC_E_MESSAGE_ALTERED,       HRESULT, 0x8009030F, "SEC_E_MESSAGE_ALTERED", "The message or signature supplied for verification has been altered.")
@@ -147,5 +160,13 @@ CERR_X(CERR_NCA_S_INVALID_PRES_CONTEXT_ID, NCA, 0x1C00001C, "nca_s_invalid_pres_
 CERR_X(CERR_NCA_S_UNSUPPORTED_AUTHN_LEVEL, NCA, 0x1C00001D, "nca_s_unsupported_authn_level", "The requested authentication level is not supported.")
 CERR_X(CERR_NCA_S_INVALID_CHECKSUM,      NCA, 0x1C000022, "nca_s_invalid_checksum", "The PDU's signature (checksum) did not verify.")
 CERR_X(CERR_NCA_S_INVALID_CRC,           NCA, 0x1C000023, "nca_s_invalid_crc", "The PDU failed an integrity check.")
+/* HRESULTs the DCOM runtime sends as fault statuses (an ORPC call that cannot
+ * reach its object has no stub to carry an HRESULT): same values as the
+ * HRESULT rows, in the fault-status space so rpc_op_fn handlers can return them.
+ * Unknown IPID: RPC_E_DISCONNECTED, as Windows answers calls on a reclaimed
+ * object (impacket dcomrt.py's keep-alive note; Wine's ipid_get_dispatch_params). */
+CERR_X(CERR_FAULT_RPC_E_DISCONNECTED,    NCA, 0x80010108, "RPC_E_DISCONNECTED", "The object invoked has disconnected from its clients (fault status).")
+CERR_X(CERR_FAULT_RPC_E_VERSION_MISMATCH, NCA, 0x80010110, "RPC_E_VERSION_MISMATCH", "The client's COM version is not supported (fault status, MS-DCOM 3.1.1.5.4).")
+CERR_X(CERR_FAULT_E_NOINTERFACE,         NCA, 0x80004002, "E_NOINTERFACE", "The object does not support the interface the call was made on (fault status).")
 /* DCE status values returned in a stub (not a fault) by the endpoint mapper (C706 App. E: ept_s_*) */
 CERR_X(CERR_EPT_S_NOT_REGISTERED_DCE,    NCA, 0x16C9A0D6, "ept_s_not_registered", "No entries found in the endpoint map (the status ept_map returns when an interface is not registered).")
