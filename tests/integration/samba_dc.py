@@ -198,7 +198,13 @@ class SambaDC:
         if p.returncode != 0:
             raise RuntimeError(f"kinit {user} exited {p.returncode}: {p.stderr}")
         for svc in services:
-            p = subprocess.run([KVNO, f"{svc}@{self.realm}"], capture_output=True, text=True, env=env, timeout=30)
+            # an account samba-tool just wrote can take a moment to reach the KDC
+            for attempt in range(20):
+                p = subprocess.run([KVNO, f"{svc}@{self.realm}"], capture_output=True, text=True, env=env,
+                                   timeout=30)
+                if p.returncode == 0 or "not found in Kerberos database" not in p.stderr:
+                    break
+                time.sleep(0.25)
             if p.returncode != 0:
                 raise RuntimeError(f"kvno {svc} exited {p.returncode}: {p.stderr}")
         return cc

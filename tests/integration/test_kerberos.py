@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""test_kerberos.py - Kerberos (auth type 16) and SPNEGO (auth type 9) against a
+real certad loading a keytab ([auth] kerberos = on, keytab = PATH), with
+tickets from a real KDC:
+
+- an MIT realm (realm.py, ~0.1 s): impacket binds with SPNEGO at PKT_PRIVACY
+  (it has no auth type 16) using tickets kinit/kvno put in a cache, calls mgmt
+  inq_if_ids and CertServerRequest; Samba's Python bindings (a DCE client
+  built like Windows': Heimdal, header signing, auth3) bind with krb5 and
+  spnego at sign and seal; a ticket for a principal the keytab lacks is
+  refused; 4624 names the package. MIT tickets carry no logon info, so the
+  principal maps to the local account of the same name.
+- a Samba AD DC (samba_dc.py, ~10 s, root only): the same with a domain user
+  whose ticket carries a full PAC, and the CA's keytab exported from CA1$.
+
+Skipped (exit 77) when the KDC tools, Samba or certad's keytab support are
+missing. Run with /usr/bin/python3 (impacket and samba come from Debian).
+"""
+
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+from impacket.dcerpc.v5 import mgmt, transport
+from impacket.dcerpc.v5.rpcrt import (RPC_C_AUTHN_GSS_NEGOTIATE, RPC_C_AUTHN_LEVEL_PKT_PRIVACY,
+                                      DCERPCException)
+from impacket.uuid import uuidtup_to_bin
+
+import harness
+import realm
+import samba_dc
+from harness import ICPR_UUID, MGMT_UUID
+
+try:
+    import icpr_ndr
+    from test_icpr import CR_DISP_ISSUED, Result, make_csr
+except ImportError:  # pragma: no cover - ICPR pieces not there yet
+    icpr_ndr = None
+
+try:
+    from samba import credentials as samba_credentials
+    from samba import param as samba_param
+    from samba.dcerpc import mgmt as samba_mgmt
+except ImportError:
+    samba_mgmt = None
+
+CA_NAME = "certa-test-CA"
+
+
+def kerberos_conf(keytab):
+    return f"[auth]\nkerberos = on\nkeytab = {keytab}\n"
+
+
+def impacket_connect(port, host, domain, iface, level=RPC_C_AUTHN_LEVEL_PKT_PRIVACY, user="alice"):
+    """impacket over ncacn_ip_tcp to 127.0.0.1:port with SPNEGO/Kerberos for
+    host/<host>: the ticket comes from the cache in KRB5CCNAME."""
+    t = transport.DCERPCTransportFactory(f"ncacn_ip_tcp:{host}[{port}]")
+    t.setRemoteHost("127.0.0.1")
+    t.set_connect_timeout(15)
+    t.set_credentials(user, "", domain)
+    t.set_kerberos(True, kdcHost="127.0.0.1")
+    dce = t.get_dce_rpc()
+    dce.set_auth_type(RPC_C_AUTHN_GSS_NEGOTIATE)
+    dce.set_auth_level(level)
+    dce.connect()
+    dce.bind(uuidtup_to_bin(iface))
+    return dce
+
+
+def samba_connect(port, host, realm_name, workgroup, ccache, options):
+    """Samba's own DCE/RPC client (the one smbd, winbind and samba-tool use):
+    options like "krb5,seal" (auth type 16) or "spnego,sign" (type 9)."""
+    lp = samba_param.LoadParm()
+    conf = os.path.join(os.path.dirname(ccache), "client-smb.conf")
+    with open(conf, "w") as f:
+        f.write(f"[global]\nrealm = {realm_name}\nworkgroup = {workgroup}\n")
+    lp.load(conf)
+    creds = samba_credentials.Credentials()
+    creds.guess(lp)
+    creds.set_kerberos_state(samba_credentials.MUST_USE_KERBEROS)
+    creds.set_named_ccache(ccache, samba_credentials.SPECIFIED, lp)
+    binding = f"ncacn_ip_tcp:127.0.0.1[{port},{options},target_hostname={host}]"
+    return samba_mgmt.mgmt(binding, lp, creds)
+
+
+class KerberosMixin:
+    """Tests shared by both KDCs; the class sets kdc, host, domain, ca, ccache."""
+
+    def mgmt_over_spnego(self):
+        port = self.ca.epm_resolve(ICPR_UUID)
+        dce = impacket_connect(port, self.host, self.kdc.realm, MGMT_UUID)
+        try:
+            resp = mgmt.hinq_if_ids(dce)
+            self.assertGreaterEqual(resp["if_id_vector"]["count"], 1)
+            # a second call on the same context: sequence numbers move on
+            mgmt.hinq_if_ids(dce)
+        finally:
+            dce.disconnect()
+
+    def test_spnego_privacy_mgmt(self):
+        self.mgmt_over_spnego()
+        self.assertRegex(self.ca.stderr(), r"authenticated \S*alice \(Negotiate, level 6\)")
+
+    @unittest.skipIf(icpr_ndr is None, "MS-ICPR test pieces missing")
+    def test_spnego_privacy_cert_server_request(self):
+        port = self.ca.epm_resolve(ICPR_UUID)
+        dce = impacket_connect(port, self.host, self.kdc.realm, ICPR_UUID)
+        try:
+            req = icpr_ndr.build_request(CA_NAME, 0, "CertificateTemplate:User", make_csr())
+            r = Result(dce.request(req, checkError=False))
+        finally:
+            dce.disconnect()
+        self.assertEqual((r.status, r.disposition), (0, CR_DISP_ISSUED), r)
+        self.assertGreater(len(r.cert), 100)
+        self.assertRegex(self.ca.events(), r'"AuthenticationPackageName":\s*"(Negotiate|Kerberos)"')
+
+    @unittest.skipIf(samba_mgmt is None, "python3-samba missing")
+    def test_samba_client_levels(self):
+        port = self.ca.epm_resolve(ICPR_UUID)
+        for options in ("krb5,seal", "krb5,sign", "krb5,connect", "spnego,seal", "spnego,sign"):
+            with self.subTest(options=options):
+                m = samba_connect(port, self.host, self.kdc.realm, self.workgroup, self.ccache, options)
+                vec = m.inq_if_ids()
+                self.assertGreaterEqual(vec.count, 1)
+                m.inq_if_ids()
+        err = self.ca.stderr()
+        self.assertRegex(err, r"authenticated \S*alice \(Kerberos, level 6\)")
+        self.assertRegex(err, r"authenticated \S*alice \(Kerberos, level 5\)")
+        self.assertRegex(err, r"authenticated \S*alice \(Negotiate, level 5\)")
+
+    def test_ticket_for_another_service_refused(self):
+        """A ticket the keytab has no key for: the bind is refused (bind_nak)."""
+        port = self.ca.epm_resolve(ICPR_UUID)
+        with self.assertRaises(DCERPCException) as cm:
+            dce = impacket_connect(port, self.other_host, self.kdc.realm, MGMT_UUID)
+            mgmt.hinq_if_ids(dce)
+        self.assertRegex(str(cm.exception), r"(?i)reject|nak|denied|checksum")
+
+
+@unittest.skipUnless(realm.available(), "MIT KDC tools missing (scripts/deps.sh test)")
+class MitRealmTest(KerberosMixin, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.kdc = realm.Realm()
+        cls.kdc.services.append("host/other.certa.test")  # in the KDC, not in the CA's keytab
+        cls.kdc.start()
+        # the CA's keytab must not hold other.certa.test: export it alone
+        other_kt = os.path.join(cls.kdc.dir, "other.keytab")
+        os.rename(cls.kdc.keytab, other_kt)
+        for svc in cls.kdc.services[:2]:
+            cls.kdc.kadmin(f"ktadd -k {cls.kdc.keytab} -norandkey {svc}@{cls.kdc.realm}")
+        cls.host = cls.kdc.host
+        cls.other_host = "other.certa.test"
+        cls.workgroup = "CERTA"
+        os.environ.update(cls.kdc.env({}))
+        os.environ.pop("KRB5_TRACE", None)
+        cls.ccache = cls.kdc.kinit(services=[f"host/{cls.host}", f"host/{cls.other_host}"])
+        cls.ca = harness.Certad(extra_conf=kerberos_conf(cls.kdc.keytab))
+        try:
+            cls.ca.start()
+        except AssertionError as e:
+            if re.search(r"unknown key '(kerberos|keytab)'", str(e)):
+                cls.kdc.cleanup()
+                raise unittest.SkipTest("certad has no [auth] kerberos/keytab keys yet")
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.ca.assert_clean_exit()
+        finally:
+            cls.kdc.cleanup(keep=os.environ.get("CERTA_IT_KEEP") == "1")
+
+    def test_kerberos_off_refuses_the_auth_types(self):
+        """Without [auth] kerberos the auth types are unknown: bind_nak reason 8."""
+        ca = harness.Certad().start()
+        try:
+            port = ca.epm_resolve(ICPR_UUID)
+            with self.assertRaises(DCERPCException) as cm:
+                impacket_connect(port, self.host, self.kdc.realm, MGMT_UUID)
+            self.assertIn("authentication_type_not_recognized", str(cm.exception))
+        finally:
+            ca.assert_clean_exit()
+
+
+@unittest.skipUnless(samba_dc.available(), "Samba AD DC missing or not root (scripts/deps.sh test)")
+class SambaDomainTest(KerberosMixin, unittest.TestCase):
+    PASSWORD = "Samba-Horse-7!"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.kdc = samba_dc.SambaDC()
+        cls.kdc.start()
+        try:
+            cls.kdc.add_user("alice", cls.PASSWORD)
+            cls.kdc.add_ca_account()
+            cls.kdc.tool("computer", "create", "OTHER", "--prepare-oldjoin",
+                         f"--service-principal-name=HOST/other.{cls.kdc.realm.lower()}")
+            cls.host = cls.kdc.host
+            cls.other_host = f"other.{cls.kdc.realm.lower()}"
+            cls.workgroup = cls.kdc.domain
+            os.environ.update(cls.kdc.env({}))
+            cls.ccache = cls.kdc.kinit("alice", cls.PASSWORD,
+                                       services=[f"HOST/{cls.host}", f"HOST/{cls.other_host}"])
+            cls.ca = harness.Certad(extra_conf=kerberos_conf(cls.kdc.keytab))
+            cls.ca.start()
+        except unittest.SkipTest:
+            cls.kdc.cleanup()
+            raise
+        except AssertionError as e:
+            cls.kdc.cleanup()
+            if re.search(r"unknown key '(kerberos|keytab)'", str(e)):
+                raise unittest.SkipTest("certad has no [auth] kerberos/keytab keys yet")
+            raise
+        except Exception:
+            cls.kdc.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.ca.assert_clean_exit()
+        finally:
+            cls.kdc.cleanup(keep=os.environ.get("CERTA_IT_KEEP") == "1")
+
+    def test_pac_gives_the_domain_groups(self):
+        self.mgmt_over_spnego()
+        err = self.ca.stderr()
+        # a verified PAC of a few hundred bytes (logon info with groups)
+        m = re.search(r"PAC (\d+) bytes verified", err)
+        self.assertIsNotNone(m, "no verified PAC in certad's debug log")
+        self.assertGreater(int(m.group(1)), 300)
+        # Domain Users (RID 513) of the Samba domain in the 4624's token groups
+        self.assertRegex(self.ca.events(), r"S-1-5-21-\d+-\d+-\d+-513")
+
+
+if __name__ == "__main__":
+    sys.exit(harness.main())
