@@ -3,7 +3,9 @@
  * limits, truncation and bit-flip sweeps, and every method against a real
  * CA: Request/Request2 (issue, retrieval by ID and by serial, refusals and
  * their 4888 events), GetCACert tags, GetCAProperty values and argument
- * checks, GetCAPropertyInfo's CATRANSPROP array, Ping/Ping2, dispatch. */
+ * checks, GetCAPropertyInfo's CATRANSPROP array, Ping/Ping2, dispatch;
+ * and the DCOM client's RemoteCreateInstance / RemRelease codecs against the
+ * dcom/ layer's server-side decoders and encoders. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,8 @@
 
 #include "ca/ca.h"
 #include "rpc/pdu.h"
+#include "dcom/actprops.h"
+#include "services/dcom_client.h"
 #include "services/wcce.h"
 
 /* Fixtures: impacket NDR classes (tests/integration/wcce_ndr.py run as a
@@ -1097,6 +1101,134 @@ static void test_short_name(void **state)
 	}
 }
 
+/* ---- the DCOM client's codecs (services/dcom_client.c) ---- */
+
+static void test_client_create_instance(void **state)
+{
+	(void)state;
+	arena_t *a = arena_new();
+	const guid_t iids[2] = {WCCE_IID_ICERTREQUESTD2, WCCE_IID_ICERTREQUESTD};
+	guid_t cid;
+	guid_random(&cid);
+	buf_t b;
+	buf_init(&b, 0);
+	assert_int_equal(dcom_client_encode_create_instance(&b, &cid, &WCCE_CLSID_CERTSRV_REQUEST, iids, 2), CERR_OK);
+
+	/* the server's view: ORPCTHIS, pUnkOuter NULL, pActProperties */
+	cur_t c;
+	cur_init(&c, b.data, b.len);
+	orpcthis_t t;
+	ndr_blob_t outer, mip;
+	assert_true(dcom_get_orpcthis(&c, &t));
+	assert_int_equal(t.version.major, 5);
+	assert_int_equal(t.version.minor, 7);
+	assert_int_equal(t.flags, 0);
+	assert_true(guid_equal(&t.cid, &cid));
+	assert_false(t.has_extensions);
+	assert_true(dcom_get_unique_mip(&c, a, 65536, &outer));
+	assert_null(outer.data);
+	assert_true(dcom_get_unique_mip(&c, a, 65536, &mip));
+	assert_true(cur_empty(&c));
+	dcom_actprops_in_t in;
+	assert_int_equal(dcom_actprops_in_from_mip(&mip, a, &in), CERR_OK);
+	assert_true(guid_equal(&in.inst.clsid, &WCCE_CLSID_CERTSRV_REQUEST));
+	assert_int_equal(in.inst.n_iids, 2);
+	assert_true(guid_equal(&in.inst.iids[0], &WCCE_IID_ICERTREQUESTD2));
+	assert_true(guid_equal(&in.inst.iids[1], &WCCE_IID_ICERTREQUESTD));
+	uint32_t need = DCOM_PROP_INSTANTIATION | DCOM_PROP_SCM_REQUEST | DCOM_PROP_LOCATION;
+	assert_int_equal(in.present & need, need);
+	assert_int_equal(in.scm_request.n_protseqs, 1);
+	assert_int_equal(in.scm_request.protseqs[0], 7);
+	assert_null(in.location.machine_name);
+
+	/* a reply as the activator builds it: D2 refused, D granted */
+	uint8_t objref_d[256];
+	buf_t ob;
+	buf_init(&ob, 0);
+	dcom_string_binding_t sb[2] = {{.tower_id = 7, .addr = "ca.example.com[49700]"},
+				       {.tower_id = 7, .addr = "192.0.2.10[49701]"}};
+	dcom_security_binding_t secb = {.authn_svc = 10, .reserved = 0xffff, .princ_name = ""};
+	dcom_objref_t o = {.flags = OBJREF_STANDARD, .iid = WCCE_IID_ICERTREQUESTD,
+			   .std = {.flags = 0, .public_refs = 5, .oxid = 0x1122334455667788ull, .oid = 42},
+			   .resaddr = {.str = sb, .n_str = 2, .sec = &secb, .n_sec = 1}};
+	guid_random(&o.std.ipid);
+	assert_int_equal(dcom_objref_encode(&ob, &o), CERR_OK);
+	assert_true(ob.len <= sizeof(objref_d));
+	memcpy(objref_d, ob.data, ob.len);
+	guid_t rids[2] = {WCCE_IID_ICERTREQUESTD2, WCCE_IID_ICERTREQUESTD};
+	uint32_t hrs[2] = {0x80004002u, 0};
+	ndr_blob_t ifaces[2] = {{0, NULL}, {(uint32_t)ob.len, objref_d}};
+	dcom_actprops_out_t out = {.dest_ctx = 2, .oxid = 0x1122334455667788ull,
+				   .oxid_bindings = {.str = sb, .n_str = 2, .sec = &secb, .n_sec = 1},
+				   .authn_hint = RPC_AUTH_LEVEL_PKT_INTEGRITY, .server_version = {5, 7},
+				   .n_ifs = 2, .iids = rids, .hresults = hrs, .ifaces = ifaces};
+	guid_random(&out.ipid_remunknown);
+	buf_t omip, reply;
+	buf_init(&omip, 0);
+	buf_init(&reply, 0);
+	assert_int_equal(dcom_actprops_out_to_mip(&omip, &out), CERR_OK);
+	dcom_put_orpcthat(&reply, 0);
+	ndr_refids_t ids;
+	ndr_refids_init(&ids);
+	ndr_blob_t m = {.len = (uint32_t)omip.len, .data = omip.data};
+	dcom_put_unique_mip(&reply, &ids, &m);
+	ndr_put_u32(&reply, 0);
+	dcom_activation_t act;
+	cur_init(&c, reply.data, reply.len);
+	assert_int_equal(dcom_client_decode_create_instance(&c, a, iids, 2, &act), CERR_OK);
+	assert_int_equal(act.hresult, 0);
+	assert_true(act.oxid == 0x1122334455667788ull);
+	assert_true(guid_equal(&act.ipid_remunknown, &out.ipid_remunknown));
+	assert_int_equal(act.authn_hint, RPC_AUTH_LEVEL_PKT_INTEGRITY);
+	assert_int_equal(act.n_ifaces, 2);
+	assert_int_equal(act.ifaces[0].hresult, 0x80004002u);
+	assert_int_equal(act.ifaces[1].hresult, 0);
+	assert_true(guid_equal(&act.ifaces[1].ipid, &o.std.ipid));
+	assert_int_equal(act.ifaces[1].public_refs, 5);
+	/* the port: the binding whose host was dialled, else the first */
+	uint16_t port;
+	const char *bh;
+	assert_true(dcom_client_object_port(&act, "192.0.2.10", a, &port, &bh));
+	assert_int_equal(port, 49701);
+	assert_string_equal(bh, "192.0.2.10");
+	assert_true(dcom_client_object_port(&act, "10.9.9.9", a, &port, &bh));
+	assert_int_equal(port, 49700);
+	assert_string_equal(bh, "ca.example.com");
+	/* IIDs answered in another order are refused */
+	const guid_t swapped[2] = {WCCE_IID_ICERTREQUESTD, WCCE_IID_ICERTREQUESTD2};
+	cur_init(&c, reply.data, reply.len);
+	assert_int_equal(dcom_client_decode_create_instance(&c, a, swapped, 2, &act), CERR_MALFORMED);
+	/* truncations fail cleanly */
+	for (size_t n = 0; n < reply.len; n++) {
+		cur_init(&c, reply.data, n);
+		assert_int_not_equal(dcom_client_decode_create_instance(&c, a, iids, 2, &act), CERR_OK);
+	}
+	/* a refused activation: only the HRESULT (E_ACCESSDENIED, CVE-2021-26414 hardening) */
+	buf_reset(&reply);
+	dcom_put_orpcthat(&reply, 0);
+	ndr_put_u32(&reply, 0);
+	ndr_put_u32(&reply, 0x80070005u);
+	cur_init(&c, reply.data, reply.len);
+	assert_int_equal(dcom_client_decode_create_instance(&c, a, iids, 2, &act), CERR_OK);
+	assert_int_equal(act.hresult, 0x80070005u);
+	assert_int_equal(act.n_ifaces, 0);
+
+	/* RemRelease's [in]: one REMINTERFACEREF */
+	buf_reset(&b);
+	guid_t ipid = guid_from_literal("00000000-0001-0002-0304-050607080900");
+	assert_int_equal(dcom_client_encode_rem_release(&b, &ipid, 5, 0), CERR_OK);
+	const uint8_t want[] = {0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+				0x01, 0x00, 0x02, 0x00, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x00,
+				0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+	assert_int_equal(b.len, sizeof(want));
+	assert_memory_equal(b.data, want, sizeof(want));
+	buf_free(&b);
+	buf_free(&ob);
+	buf_free(&omip);
+	buf_free(&reply);
+	arena_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest codec[] = {
@@ -1104,6 +1236,7 @@ int main(void)
 		cmocka_unit_test(test_truncation_and_flips),
 		cmocka_unit_test(test_range_limits),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_client_create_instance),
 	};
 	const struct CMUnitTest methods[] = {
 		cmocka_unit_test(test_request_issue_and_retrieve),
