@@ -10,7 +10,7 @@ set -euo pipefail
 mode=${1:-run}
 
 run_pkgs=(make meson ninja-build gcc pkg-config python3
-	libssl-dev libsqlite3-dev libkrb5-dev libldap2-dev libpq-dev openssl)
+	libssl-dev libsqlite3-dev libkrb5-dev libldap2-dev libpq-dev openssl libwbclient-dev)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 test_pkgs=(libcmocka-dev python3-impacket tshark
 	krb5-kdc krb5-admin-server krb5-user gss-ntlmssp
