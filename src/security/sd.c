@@ -612,11 +612,12 @@ static void put_sid(buf_t *b, const sid_t *sid, const sid_t *domain)
 	put_str(b, alias ? alias : sid_format(sid, s));
 }
 
-/* put_ace writes one ACE; false when SDDL here cannot express it. */
-static bool put_ace(buf_t *b, const sd_ace_t *a, const sid_t *domain)
+/* put_ace writes one ACE of a DACL (in_dacl) or SACL; false when SDDL here
+ * cannot express it, including a type in the ACL sd_from_sddl would refuse it in. */
+static bool put_ace(buf_t *b, const sd_ace_t *a, bool in_dacl, const sid_t *domain)
 {
 	const ace_kind_t *k = kind_by_type(a->type);
-	if (!k || a->raw) {
+	if (!k || a->raw || k->in_sacl == in_dacl) {
 		return false;
 	}
 	buf_put_u8(b, '(');
@@ -663,7 +664,7 @@ static bool put_acl(buf_t *b, bool dacl, const sd_t *sd, const sid_t *domain)
 		return true;
 	}
 	for (size_t i = 0; i < acl->num_aces; i++) {
-		if (!put_ace(b, &acl->aces[i], domain)) {
+		if (!put_ace(b, &acl->aces[i], dacl, domain)) {
 			return false;
 		}
 	}
@@ -1179,7 +1180,7 @@ static const char *ace_text(const sd_ace_t *a, size_t i, char *out, size_t out_l
 {
 	buf_t b;
 	buf_init(&b, 1024);
-	bool ok = put_ace(&b, a, NULL);
+	bool ok = put_ace(&b, a, true, NULL);
 	buf_put_u8(&b, '\0');
 	if (ok && buf_ok(&b)) {
 		snprintf(out, out_len, "DACL entry %zu %s", i + 1, (const char *)b.data);

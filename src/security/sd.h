@@ -196,7 +196,8 @@ cerr_t sd_from_sddl(const char *sddl, const sid_t *domain_sid, sd_t **out, char 
  * case; SIDs by alias when there is one (domain_sid may be NULL). Control bits
  * with no SDDL form are dropped, as Windows does. Returns a malloc'd string (free
  * with free()), or NULL on allocation failure or when sd holds what SDDL here
- * cannot express (raw or callback ACEs, the CRITICAL ACE flag). */
+ * cannot express (raw or callback ACEs, the CRITICAL ACE flag, an entry in the
+ * ACL sd_from_sddl refuses its type in, e.g. an audit entry in a DACL). */
 char *sd_to_sddl(const sd_t *sd, const sid_t *domain_sid);
 
 /* ---- binary self-relative form (MS-DTYP 2.4.6) ---- */

@@ -655,6 +655,14 @@ static void test_sacl_and_control(void **state)
 	free(bin);
 	sd_free(sd);
 
+	/* An audit entry in a DACL: decoded and kept, but not printable (sd_from_sddl
+	 * would refuse it there, as Windows does), and no part of the check. */
+	memcpy(b, reg_machine_access_restriction, sizeof(b));
+	b[28] = SD_ACE_SYSTEM_AUDIT;
+	sd = decode(b, sizeof(b));
+	assert_null(sd_to_sddl(sd, NULL));
+	sd_free(sd);
+
 	/* The CRITICAL ACE flag has no SDDL form here. */
 	memcpy(b, reg_machine_access_restriction, sizeof(b));
 	b[29] = SD_ACE_FLAG_CRITICAL;
