@@ -66,7 +66,19 @@ typedef struct db_sqlite {
 	bool started; /* writer thread running */
 	pthread_t writer;
 	db_stats_t stats;
+	/* Checkpoints run on a thread and connection of their own, so copying
+	 * the WAL into the database (and syncing it) never stalls a commit that
+	 * requests wait on; the writer's hook only says when one is due. */
+	sqlite3 *ck;
+	pthread_t ckpt;
+	bool ck_started;
+	pthread_mutex_t ck_mu;
+	pthread_cond_t ck_cond;
+	bool ck_due, ck_stop;
 } db_sqlite_t;
+
+/* WAL pages after which a checkpoint is started (SQLite's own default). */
+#define CKPT_PAGES 1000
 
 static const char *schema_sql =
 	"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
@@ -281,6 +293,45 @@ static void run_batch(db_sqlite_t *d, job_t *batch)
 			}
 		}
 	}
+}
+
+/* wal_hook runs in the writer thread after each commit (sqlite3_wal_hook). */
+static int wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
+{
+	db_sqlite_t *d = arg;
+	(void)h;
+	(void)name;
+	if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&d->ck_mu);
+		d->ck_due = true;
+		pthread_cond_signal(&d->ck_cond);
+		pthread_mutex_unlock(&d->ck_mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *checkpoint_main(void *arg)
+{
+	db_sqlite_t *d = arg;
+	pthread_mutex_lock(&d->ck_mu);
+	for (;;) {
+		while (!d->ck_due && !d->ck_stop) {
+			pthread_cond_wait(&d->ck_cond, &d->ck_mu);
+		}
+		if (d->ck_stop) {
+			break;
+		}
+		d->ck_due = false;
+		pthread_mutex_unlock(&d->ck_mu);
+		/* PASSIVE: copies what no reader still needs, beside the writer */
+		int rc = sqlite3_wal_checkpoint_v2(d->ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+			log_warn("sqlite: checkpoint: %s", sqlite3_errmsg(d->ck));
+		}
+		pthread_mutex_lock(&d->ck_mu);
+	}
+	pthread_mutex_unlock(&d->ck_mu);
+	return NULL;
 }
 
 static void *writer_main(void *arg)
@@ -513,6 +564,14 @@ static void sq_close(db_t *db)
 		pthread_mutex_unlock(&d->mu);
 		pthread_join(d->writer, NULL);
 	}
+	if (d->ck_started) {
+		pthread_mutex_lock(&d->ck_mu);
+		d->ck_stop = true;
+		pthread_cond_signal(&d->ck_cond);
+		pthread_mutex_unlock(&d->ck_mu);
+		pthread_join(d->ckpt, NULL);
+	}
+	sqlite3_close(d->ck);
 	for (int i = 0; i < WS__COUNT; i++) {
 		sqlite3_finalize(d->ws[i]);
 	}
@@ -522,6 +581,8 @@ static void sq_close(db_t *db)
 	pthread_mutex_destroy(&d->rmu);
 	pthread_cond_destroy(&d->work);
 	pthread_cond_destroy(&d->done);
+	pthread_mutex_destroy(&d->ck_mu);
+	pthread_cond_destroy(&d->ck_cond);
 	free(d);
 }
 
@@ -593,12 +654,25 @@ cerr_t db_open_sqlite(const char *path, db_t **out)
 	pthread_mutex_init(&d->rmu, NULL);
 	pthread_cond_init(&d->work, NULL);
 	pthread_cond_init(&d->done, NULL);
+	pthread_mutex_init(&d->ck_mu, NULL);
+	pthread_cond_init(&d->ck_cond, NULL);
 	cerr_t rc = open_conn(path, &d->w);
 	if (rc == CERR_OK) {
 		rc = check_schema(d->w);
 	}
 	if (rc == CERR_OK) {
 		rc = open_conn(path, &d->r);
+	}
+	if (rc == CERR_OK) {
+		rc = open_conn(path, &d->ck);
+	}
+	if (rc == CERR_OK) {
+		if (pthread_create(&d->ckpt, NULL, checkpoint_main, d) != 0) {
+			rc = CERR_INTERNAL;
+		} else {
+			d->ck_started = true;
+			sqlite3_wal_hook(d->w, wal_hook, d); /* replaces the autocheckpoint */
+		}
 	}
 	if (rc == CERR_OK) {
 		if (pthread_create(&d->writer, NULL, writer_main, d) != 0) {
