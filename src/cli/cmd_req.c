@@ -9,6 +9,11 @@
  * Exit codes (sysexits.h): 0 issued, 75 pending, 77 denied or refused,
  * 64 usage, 66 unreadable input, 69 server unreachable, 73 cannot write,
  * 76 protocol error, 70 internal error.
+ *
+ * With --dcom it takes the path Windows certenroll takes instead (MS-WCCE):
+ * DCOM activation of the CertSrv Request class on the endpoint-mapper port,
+ * ICertRequestD2::Request2 (or ICertRequestD::Request) on the object
+ * exporter the activator names, then RemRelease.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +39,9 @@
 #include "cli/subcommands.h"
 #include "rpc/client.h"
 #include "rpc/pdu.h"
+#include "services/dcom_client.h"
 #include "services/icpr.h"
+#include "services/wcce.h"
 #include "util/arena.h"
 #include "util/err.h"
 
@@ -63,6 +70,7 @@ typedef struct req_opts {
 	uint8_t auth_level;
 	unsigned timeout_ms;
 	bool quiet;
+	bool dcom; /* MS-WCCE over DCOM instead of MS-ICPR */
 } req_opts_t;
 
 static void usage(FILE *f)
@@ -73,9 +81,13 @@ static void usage(FILE *f)
 		"                 [--key rsa2048|rsa3072|rsa4096|p256|p384] [--csr FILE] [--out PREFIX]\n"
 		"                 [--pfx [--pfx-password-stdin]] [--retrieve ID] [--authority CANAME]\n"
 		"                 [--auth-level privacy|integrity|connect|none] [--rpc-port PORT]\n"
-		"                 [--timeout SECONDS] [--quiet]\n"
+		"                 [--timeout SECONDS] [--quiet] [--dcom]\n"
 		"\n"
-		"Requests a certificate from an AD CS-compatible CA over MS-ICPR (DCE/RPC).\n"
+		"Requests a certificate from an AD CS-compatible CA over MS-ICPR (DCE/RPC),\n"
+		"or with --dcom over MS-WCCE (DCOM activation of the CertSrv Request class\n"
+		"on the endpoint-mapper port, then ICertRequestD2::Request2), as Windows\n"
+		"certenroll does; --dcom learns the CA name from the CA when --authority is\n"
+		"not given.\n"
 		"Writes PREFIX.key (mode 0600), PREFIX.pem, PREFIX-chain.pem and, with --pfx,\n"
 		"PREFIX.pfx. PREFIX defaults to the template name (\"req\" with --retrieve).\n"
 		"The password is read from a prompt, or one line of stdin with --password-stdin\n"
@@ -519,6 +531,210 @@ done:
 	return rc;
 }
 
+/* ---- the same over DCOM (MS-WCCE) ---- */
+
+/* print_activation_error explains a failed RemoteCreateInstance. A refusal
+ * at activation is a fault with nca_s_fault_access_denied on the wire, which
+ * Windows clients report only as RPC_S_SERVER_UNAVAILABLE; say both. */
+static void print_activation_error(const req_opts_t *o, cerr_t e, const rpc_client_error_t *err)
+{
+	char d[320];
+	if (err->fault_status == cerr_value(CERR_NCA_S_FAULT_ACCESS_DENIED)) {
+		fprintf(stderr, "certa req: DCOM activation of CertSrv Request on %s:%u refused: fault %s\n", o->host,
+			(unsigned)o->epm_port, cerr_describe(err->fault_status, d, sizeof(d)));
+		fprintf(stderr, "  Windows clients show this as %s.\n",
+			cerr_describe(cerr_value(CERR_HRESULT_RPC_S_SERVER_UNAVAILABLE), d, sizeof(d)));
+		fprintf(stderr, "  The cause is access denied at activation: the caller is outside the CA's\n"
+				"  machine-wide DCOM launch/access limits or the class's launch permissions\n"
+				"  (Windows logs event 10027 or 10016 on the CA).%s\n"
+				"  Run `certa diagnose` on the CA to see which check refused it.\n",
+			o->user ? "" : " No --user was given: anonymous callers are refused.");
+		return;
+	}
+	print_client_error("DCOM activation", e, err, !o->user);
+}
+
+/* get_ca_name asks the CA for its name with GetCACert(GETCERT_CANAME), the
+ * one call that needs none (MS-WCCE 3.2.1.4.2.2 step 2). */
+static int get_ca_name(rpc_client_t *c, const guid_t *ipid, arena_t *a, char **out)
+{
+	buf_t stub;
+	buf_init(&stub, 0);
+	dcom_client_begin(&stub);
+	uint8_t *resp = NULL;
+	size_t resp_len = 0;
+	cur_t body;
+	ndr_blob_t name;
+	uint32_t hr = 0;
+	int rc = EX_OK;
+	cerr_t e = wcce_encode_get_ca_cert(&stub, WCCE_GETCERT_CANAME, NULL);
+	if (e == CERR_OK) {
+		e = dcom_client_call(c, ipid, WCCE_OPNUM_GET_CA_CERT, &stub, &resp, &resp_len, &body);
+	}
+	if (e == CERR_OK) {
+		e = wcce_decode_blob_response(&body, a, &name, &hr);
+	}
+	if (e != CERR_OK) {
+		rpc_client_error_t err;
+		rpc_client_last_error(c, &err);
+		print_client_error("GetCACert", e, &err, false);
+		rc = exit_for_client_error(e, &err);
+	} else if (hr != 0) {
+		char d[320];
+		fprintf(stderr, "certa req: GetCACert (CA name): %s\n", cerr_describe(hr, d, sizeof(d)));
+		rc = hr == 0x80070005u || hr == 0x80094011u ? EX_NOPERM : EX_PROTOCOL;
+	} else if (!(*out = icpr_blob_to_utf8(&name, a)) || !**out) {
+		fprintf(stderr, "certa req: the CA sent no name\n");
+		rc = EX_PROTOCOL;
+	}
+	free(resp);
+	buf_free(&stub);
+	return rc;
+}
+
+static int do_request_dcom(const req_opts_t *o, const char *password, const uint8_t *csr, size_t csr_len,
+			   req_result_t *r)
+{
+	rpc_client_config_t cfg = {.timeout_ms = o->timeout_ms};
+	rpc_client_auth_t auth = {
+		.auth_type = o->auth_level == RPC_AUTH_LEVEL_NONE ? RPC_AUTH_NONE : RPC_AUTH_WINNT,
+		.auth_level = o->auth_level,
+		.user = o->user,
+		.domain = o->domain,
+		.password = password,
+	};
+	/* ask for both interfaces at once and use ICertRequestD2 when the CA
+	 * has it (MS-WCCE 3.1.1.4, 3.1.1.6.2) */
+	const guid_t iids[2] = {WCCE_IID_ICERTREQUESTD2, WCCE_IID_ICERTREQUESTD};
+	arena_t *a = arena_new();
+	rpc_client_t *c = NULL;
+	buf_t stub;
+	buf_init(&stub, 0);
+	uint8_t *resp = NULL;
+	size_t resp_len = 0;
+	rpc_client_error_t err;
+	dcom_client_activation_t act;
+	int rc = EX_SOFTWARE;
+	char d[320];
+	if (!a) {
+		goto done;
+	}
+	cerr_t e = dcom_client_activate(o->host, o->epm_port, &auth, &cfg, &WCCE_CLSID_CERTSRV_REQUEST, iids, 2, a,
+					&act, &err);
+	if (e != CERR_OK) {
+		print_activation_error(o, e, &err);
+		rc = exit_for_client_error(e, &err);
+		goto done;
+	}
+	if (act.hresult != 0) {
+		fprintf(stderr, "certa req: DCOM activation refused: %s\n", cerr_describe(act.hresult, d, sizeof(d)));
+		if (act.hresult == 0x80070005u) {
+			fprintf(stderr, "  (activation requires at least packet integrity: use --auth-level integrity "
+					"or privacy)\n");
+		}
+		rc = EX_NOPERM;
+		goto done;
+	}
+	const dcom_client_iface_t *iface = act.ifaces[0].hresult == 0 ? &act.ifaces[0]
+					   : act.ifaces[1].hresult == 0 ? &act.ifaces[1]
+									: NULL;
+	if (!iface) {
+		fprintf(stderr, "certa req: the CertSrv Request object has neither ICertRequestD2 nor ICertRequestD: %s\n",
+			cerr_describe(act.ifaces[1].hresult, d, sizeof(d)));
+		rc = EX_PROTOCOL;
+		goto done;
+	}
+	bool v2 = iface == &act.ifaces[0];
+	uint16_t port;
+	const char *bound_host;
+	if (!dcom_client_object_port(&act, o->host, a, &port, &bound_host)) {
+		fprintf(stderr, "certa req: the activator named no ncacn_ip_tcp binding for the object exporter\n");
+		rc = EX_PROTOCOL;
+		goto done;
+	}
+	/* the dialled address with the advertised port: the advertised host may
+	 * be a name or address this client cannot reach */
+	e = dcom_client_open(o->host, port, &iface->iid, &auth, &cfg, &c, &err);
+	if (e != CERR_OK) {
+		fprintf(stderr, "certa req: object exporter %s:%u (advertised as %s):\n", o->host, (unsigned)port,
+			bound_host);
+		print_client_error("bind", e, &err, !o->user);
+		rc = exit_for_client_error(e, &err);
+		goto done;
+	}
+	char *authority = (char *)o->authority;
+	if (!authority) {
+		rc = get_ca_name(c, &iface->ipid, a, &authority);
+		if (rc != EX_OK) {
+			goto release;
+		}
+	}
+	wcce_request_t req = {
+		.flags = o->retrieve ? 0 : REQ_FLAGS_PKCS10,
+		.authority = authority,
+		.request_id = o->retrieve ? o->retrieve_id : 0,
+		.request = {.len = (uint32_t)csr_len, .data = csr},
+	};
+	char attr[512];
+	if (!o->retrieve) {
+		snprintf(attr, sizeof(attr), "CertificateTemplate:%s", o->template_name);
+		req.attributes = attr;
+	}
+	dcom_client_begin(&stub);
+	e = wcce_encode_request(&stub, v2, &req);
+	cur_t body;
+	if (e == CERR_OK) {
+		e = dcom_client_call(c, &iface->ipid, v2 ? WCCE_OPNUM_REQUEST2 : WCCE_OPNUM_REQUEST, &stub, &resp,
+				     &resp_len, &body);
+	}
+	if (e != CERR_OK) {
+		rpc_client_last_error(c, &err);
+		print_client_error(v2 ? "Request2" : "Request", e, &err, !o->user);
+		rc = exit_for_client_error(e, &err);
+		goto release;
+	}
+	wcce_response_t wr;
+	if (wcce_decode_response(&body, a, &wr) != CERR_OK) {
+		fprintf(stderr, "certa req: the server's answer could not be decoded\n");
+		rc = EX_PROTOCOL;
+		goto release;
+	}
+	icpr_response_t ir = {
+		.request_id = wr.request_id,
+		.disposition = wr.disposition,
+		.cert_chain = wr.cert_chain,
+		.encoded_cert = wr.encoded_cert,
+		.disposition_message = wr.disposition_message,
+		.status = wr.hresult,
+	};
+	if (!parse_result(&ir, a, r)) {
+		fprintf(stderr, "certa req: the server's answer could not be decoded\n");
+		print_openssl_errors();
+		rc = EX_PROTOCOL;
+		goto release;
+	}
+	rc = EX_OK;
+release:
+	/* give the object's references back (MS-DCOM 3.2.4.4.2); a failure
+	 * here only delays the server's garbage collection */
+	{
+		uint32_t hr;
+		rpc_client_error_t rerr;
+		cerr_t re = dcom_client_rem_release(o->host, port, &auth, &cfg, &act, iface, &hr, &rerr);
+		if (re != CERR_OK || hr != 0) {
+			fprintf(stderr, "certa req: warning: RemRelease: %s\n",
+				re != CERR_OK ? (rerr.detail[0] ? rerr.detail : cerr_msg(re))
+					      : cerr_describe(hr, d, sizeof(d)));
+		}
+	}
+done:
+	free(resp);
+	buf_free(&stub);
+	rpc_client_free(c);
+	arena_free(a);
+	return rc;
+}
+
 /* report_failure prints a refusal or denial: code, name, meaning, and what
  * the server said. */
 static void report_failure(const char *what, uint32_t hr, const req_result_t *r, const char *authority)
@@ -622,6 +838,7 @@ int cmd_req_main(int argc, char **argv)
 		{"auth-level", required_argument, NULL, 'l'},
 		{"timeout", required_argument, NULL, 'T'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"dcom", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -687,12 +904,17 @@ int cmd_req_main(int argc, char **argv)
 			break;
 		}
 		case 'q': o.quiet = true; break;
+		case 'D': o.dcom = true; break;
 		case 'h': usage(stdout); return EX_OK;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
 	if (optind != argc || !o.host || (!o.template_name && !o.retrieve)) {
 		usage(stderr);
+		return EX_USAGE;
+	}
+	if (o.dcom && o.port) {
+		fprintf(stderr, "certa req: --rpc-port does not apply to --dcom (the activator names the port)\n");
 		return EX_USAGE;
 	}
 	if (o.pfx_password_stdin && !o.pfx) {
@@ -782,7 +1004,8 @@ int cmd_req_main(int argc, char **argv)
 		}
 	}
 
-	rc = do_request(&o, password, csr_der, csr_der ? (size_t)csr_len : 0, &r);
+	rc = o.dcom ? do_request_dcom(&o, password, csr_der, csr_der ? (size_t)csr_len : 0, &r)
+		    : do_request(&o, password, csr_der, csr_der ? (size_t)csr_len : 0, &r);
 	if (rc != EX_OK) {
 		goto out;
 	}
@@ -816,8 +1039,8 @@ int cmd_req_main(int argc, char **argv)
 		break;
 	case ICPR_DISP_UNDER_SUBMISSION:
 		printf("pending: request ID %u%s%s\n", r.request_id, r.message[0] ? " - " : "", r.message);
-		printf("retrieve it later with: certa req --ca %s --retrieve %u --out %s\n", o.host, r.request_id,
-		       prefix);
+		printf("retrieve it later with: certa req --ca %s%s --retrieve %u --out %s\n", o.host,
+		       o.dcom ? " --dcom" : "", r.request_id, prefix);
 		rc = EX_TEMPFAIL;
 		break;
 	default:

@@ -89,7 +89,7 @@ cerr_t dcom_client_encode_create_instance(buf_t *b, const guid_t *cid, const gui
 }
 
 cerr_t dcom_client_decode_create_instance(cur_t *in, arena_t *a, const guid_t *iids, size_t n_iids,
-					  dcom_activation_t *out)
+					  dcom_client_activation_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	orpcthat_t that;
@@ -213,7 +213,7 @@ cerr_t dcom_client_call(rpc_client_t *c, const guid_t *ipid, uint16_t opnum, con
 
 cerr_t dcom_client_activate(const char *host, uint16_t port, const rpc_client_auth_t *auth,
 			    const rpc_client_config_t *cfg, const guid_t *clsid, const guid_t *iids, size_t n_iids,
-			    arena_t *a, dcom_activation_t *out, rpc_client_error_t *err)
+			    arena_t *a, dcom_client_activation_t *out, rpc_client_error_t *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (err) {
@@ -283,7 +283,7 @@ static bool split_binding(const char *addr, arena_t *a, const char **host, uint1
 	return true;
 }
 
-bool dcom_client_object_port(const dcom_activation_t *act, const char *dialled, arena_t *a, uint16_t *port,
+bool dcom_client_object_port(const dcom_client_activation_t *act, const char *dialled, arena_t *a, uint16_t *port,
 			     const char **binding_host)
 {
 	bool found = false;
@@ -321,7 +321,7 @@ cerr_t dcom_client_encode_rem_release(buf_t *b, const guid_t *ipid, uint32_t pub
 }
 
 cerr_t dcom_client_rem_release(const char *host, uint16_t port, const rpc_client_auth_t *auth,
-			       const rpc_client_config_t *cfg, const dcom_activation_t *act,
+			       const rpc_client_config_t *cfg, const dcom_client_activation_t *act,
 			       const dcom_client_iface_t *iface, uint32_t *hresult, rpc_client_error_t *err)
 {
 	*hresult = 0;

@@ -36,7 +36,7 @@ typedef struct dcom_client_iface {
 } dcom_client_iface_t;
 
 /* The outcome of RemoteCreateInstance (MS-DCOM 3.1.2.5.2.3.2). */
-typedef struct dcom_activation {
+typedef struct dcom_client_activation {
 	uint32_t hresult;                 /* the method's return value */
 	uint64_t oxid;                    /* ScmReplyInfoData */
 	dcom_dualstringarray_t bindings;  /* the exporter's string bindings ("host[port]") */
@@ -45,7 +45,7 @@ typedef struct dcom_activation {
 	dcom_version_t server_version;
 	uint32_t n_ifaces;
 	dcom_client_iface_t *ifaces;      /* in the order requested */
-} dcom_activation_t;
+} dcom_client_activation_t;
 
 /* dcom_client_encode_create_instance writes a RemoteCreateInstance request
  * stub: ORPCTHIS (COM 5.7, causality id cid), pUnkOuter NULL, and
@@ -59,7 +59,7 @@ cerr_t dcom_client_encode_create_instance(buf_t *b, const guid_t *cid, const gui
  * set. CERR_MALFORMED when the stub, the OBJREF or the properties do not
  * decode, or the reply does not answer the IIDs asked. */
 cerr_t dcom_client_decode_create_instance(cur_t *in, arena_t *a, const guid_t *iids, size_t n_iids,
-					  dcom_activation_t *out);
+					  dcom_client_activation_t *out);
 
 /* dcom_client_activate connects to host:port (the endpoint mapper's port,
  * 135 normally), binds IRemoteSCMActivator with auth and calls
@@ -68,14 +68,14 @@ cerr_t dcom_client_decode_create_instance(cur_t *in, arena_t *a, const guid_t *i
  * such as nca_s_fault_access_denied is in err->fault_status). */
 cerr_t dcom_client_activate(const char *host, uint16_t port, const rpc_client_auth_t *auth,
 			    const rpc_client_config_t *cfg, const guid_t *clsid, const guid_t *iids, size_t n_iids,
-			    arena_t *a, dcom_activation_t *out, rpc_client_error_t *err);
+			    arena_t *a, dcom_client_activation_t *out, rpc_client_error_t *err);
 
 /* dcom_client_object_port finds the object exporter's TCP port in the
  * ncacn_ip_tcp string bindings ("host[port]"), preferring one whose host is
  * the one dialled. The caller connects to the dialled address with that
  * port: the server may advertise a name or address the client cannot reach
  * (NAT, another interface). *binding_host gets the advertised host (arena). */
-bool dcom_client_object_port(const dcom_activation_t *act, const char *dialled, arena_t *a, uint16_t *port,
+bool dcom_client_object_port(const dcom_client_activation_t *act, const char *dialled, arena_t *a, uint16_t *port,
 			     const char **binding_host);
 
 /* dcom_client_open connects to host:port and binds iid (v0.0) with auth. */
@@ -100,7 +100,7 @@ cerr_t dcom_client_encode_rem_release(buf_t *b, const guid_t *ipid, uint32_t pub
  * binds IRemUnknown and releases the references one interface holds.
  * *hresult is RemRelease's return value. */
 cerr_t dcom_client_rem_release(const char *host, uint16_t port, const rpc_client_auth_t *auth,
-			       const rpc_client_config_t *cfg, const dcom_activation_t *act,
+			       const rpc_client_config_t *cfg, const dcom_client_activation_t *act,
 			       const dcom_client_iface_t *iface, uint32_t *hresult, rpc_client_error_t *err);
 
 #endif

@@ -1173,7 +1173,7 @@ static void test_client_create_instance(void **state)
 	ndr_blob_t m = {.len = (uint32_t)omip.len, .data = omip.data};
 	dcom_put_unique_mip(&reply, &ids, &m);
 	ndr_put_u32(&reply, 0);
-	dcom_activation_t act;
+	dcom_client_activation_t act;
 	cur_init(&c, reply.data, reply.len);
 	assert_int_equal(dcom_client_decode_create_instance(&c, a, iids, 2, &act), CERR_OK);
 	assert_int_equal(act.hresult, 0);
