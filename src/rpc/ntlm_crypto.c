@@ -31,7 +31,6 @@ static EVP_MD *g_md4;
 static EVP_MD *g_md5;
 static EVP_CIPHER *g_rc4;
 static EVP_CIPHER *g_des;
-static EVP_MAC *g_hmac;
 
 static void log_ossl(const char *what)
 {
@@ -60,9 +59,8 @@ static void crypto_init_once(void)
 	g_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
 	g_rc4 = EVP_CIPHER_fetch(NULL, "RC4", NULL);
 	g_des = EVP_CIPHER_fetch(NULL, "DES-ECB", NULL);
-	g_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!g_md4 || !g_md5 || !g_rc4 || !g_des || !g_hmac) {
-		log_ossl("cannot fetch MD4/MD5/RC4/DES-ECB/HMAC from OpenSSL");
+	if (!g_md4 || !g_md5 || !g_rc4 || !g_des) {
+		log_ossl("cannot fetch MD4/MD5/RC4/DES-ECB from OpenSSL");
 		return;
 	}
 	g_init_result = CERR_OK;
@@ -139,31 +137,52 @@ cerr_t ntlm_md5v(const ntlm_iov_t *iov, size_t n, uint8_t out[16])
 	return digestv(g_md5, iov, n, out);
 }
 
+/* HMAC-MD5 per RFC 2104 over the MD5 fetched once at init: EVP_MAC_init
+ * looked "MD5" up by name on every call, the larger part of an NTLM
+ * logon's crypto cost (callgrind, bench/RESULTS.md). */
 cerr_t ntlm_hmac_md5v(const uint8_t *key, size_t key_len, const ntlm_iov_t *iov, size_t n,
 		      uint8_t out[16])
 {
+	enum { BLOCK = 64 }; /* MD5's block size */
 	cerr_t e = ntlm_crypto_init();
 	if (e != CERR_OK) {
 		return e;
 	}
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(g_hmac);
+	uint8_t k[BLOCK] = {0}, pad[BLOCK], inner[16];
+	if (key_len > BLOCK) {
+		ntlm_iov_t kv = {.p = key, .len = key_len};
+		if ((e = digestv(g_md5, &kv, 1, k)) != CERR_OK) {
+			return e;
+		}
+	} else if (key_len) {
+		memcpy(k, key, key_len);
+	}
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx) {
+		ntlm_wipe(k, sizeof(k));
 		return CERR_NOMEM;
 	}
-	OSSL_PARAM params[2];
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"MD5", 0);
-	params[1] = OSSL_PARAM_construct_end();
 	e = CERR_CRYPTO;
-	if (!EVP_MAC_init(ctx, key, key_len, params)) {
+	for (size_t i = 0; i < BLOCK; i++) {
+		pad[i] = k[i] ^ 0x36;
+	}
+	if (!EVP_DigestInit_ex2(ctx, g_md5, NULL) || !EVP_DigestUpdate(ctx, pad, BLOCK)) {
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (iov[i].len && !EVP_MAC_update(ctx, iov[i].p, iov[i].len)) {
+		if (iov[i].len && !EVP_DigestUpdate(ctx, iov[i].p, iov[i].len)) {
 			goto out;
 		}
 	}
-	size_t olen = 0;
-	if (!EVP_MAC_final(ctx, out, &olen, 16) || olen != 16) {
+	unsigned int olen = 0;
+	if (!EVP_DigestFinal_ex(ctx, inner, &olen) || olen != 16) {
+		goto out;
+	}
+	for (size_t i = 0; i < BLOCK; i++) {
+		pad[i] = k[i] ^ 0x5c;
+	}
+	if (!EVP_DigestInit_ex2(ctx, g_md5, NULL) || !EVP_DigestUpdate(ctx, pad, BLOCK) ||
+	    !EVP_DigestUpdate(ctx, inner, sizeof(inner)) || !EVP_DigestFinal_ex(ctx, out, &olen) || olen != 16) {
 		goto out;
 	}
 	e = CERR_OK;
@@ -171,7 +190,10 @@ out:
 	if (e != CERR_OK) {
 		log_ossl("HMAC-MD5 failed");
 	}
-	EVP_MAC_CTX_free(ctx);
+	ntlm_wipe(k, sizeof(k));
+	ntlm_wipe(pad, sizeof(pad));
+	ntlm_wipe(inner, sizeof(inner));
+	EVP_MD_CTX_free(ctx);
 	return e;
 }
 
