@@ -638,7 +638,10 @@ static void auth_failed(assoc_t *a, cerr_t status)
 	a->auth.state = AUTH_FAILED;
 	log_info("rpc: %s:%u authentication failed: %s", a->peer_addr, a->info.peer_port, cerr_name(status));
 	if (a->reg->hooks.on_auth) {
-		/* whom the caller claimed to be, for the audit log (server.h) */
+		/* which package failed and whom the caller claimed to be, for the
+		 * audit log (server.h) */
+		a->info.auth_type = a->auth.type;
+		a->info.auth_level = a->auth.level;
 		a->info.identity = a->auth.prov && a->auth.ctx ? a->auth.prov->identity(a->auth.ctx) : NULL;
 		(void)a->reg->hooks.on_auth(a->reg->hooks.arg, &a->info, status, NULL);
 	}
