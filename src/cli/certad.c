@@ -235,6 +235,7 @@ static int make_logon(daemon_state_t *d)
 		.computer_name = cfg->computer_name,
 		/* domain names in the policy file ("SAMDOM\CA Requesters") */
 		.resolve = cfg->ntlm_backend == CONFIG_NTLM_WINBIND ? winbind_resolve : NULL,
+		.sid_name = cfg->ntlm_backend == CONFIG_NTLM_WINBIND ? winbind_sid_name : NULL,
 	};
 	cerr_t e = logon_new(&lc, &d->logon);
 	if (e != CERR_OK) {

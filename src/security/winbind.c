@@ -159,7 +159,35 @@ bool winbind_resolve(void *ctx, const char *name, sid_t *out)
 	return sid_parse(out, buf) == CERR_OK;
 }
 
+bool winbind_sid_name(void *ctx, const sid_t *sid, char *out, size_t out_len)
+{
+	(void)ctx;
+	char str[SID_STR_MAX];
+	struct wbcDomainSid ws;
+	if (!WBC_ERROR_IS_OK(wbcStringToSid(sid_format(sid, str), &ws))) {
+		return false;
+	}
+	char *dom = NULL, *name = NULL;
+	enum wbcSidType type;
+	bool ok = WBC_ERROR_IS_OK(wbcLookupSid(&ws, &dom, &name, &type)) && name;
+	if (ok) {
+		snprintf(out, out_len, "%s%s%s", dom && *dom ? dom : "", dom && *dom ? "\\" : "", name);
+	}
+	wbcFreeMemory(dom);
+	wbcFreeMemory(name);
+	return ok;
+}
+
 #else /* no libwbclient */
+
+bool winbind_sid_name(void *ctx, const sid_t *sid, char *out, size_t out_len)
+{
+	(void)ctx;
+	(void)sid;
+	(void)out;
+	(void)out_len;
+	return false;
+}
 
 bool winbind_available(void) { return false; }
 

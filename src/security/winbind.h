@@ -40,4 +40,8 @@ cerr_t winbind_passthrough(void *arg, const ntlm_passthrough_req_t *req, ntlm_pa
  * SID with wbcLookupName; a rights_resolve_fn / logon_resolve_fn (ctx unused). */
 bool winbind_resolve(void *ctx, const char *name, sid_t *out);
 
+/* winbind_sid_name writes "DOMAIN\name" for sid with wbcLookupSid; false
+ * when winbind does not know it (a logon_sid_name_fn; ctx unused). */
+bool winbind_sid_name(void *ctx, const sid_t *sid, char *out, size_t out_len);
+
 #endif

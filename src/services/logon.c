@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "rpc/gss.h"
+#include "rpc/pdu.h"
 #include "security/pac.h"
 #include "security/sid.h"
 #include "util/arena.h"
@@ -44,6 +45,8 @@ struct logon {
 	bool everyone_includes_anonymous;
 	logon_resolve_fn resolve;
 	void *resolve_ctx;
+	logon_sid_name_fn sid_name;
+	void *sid_name_ctx;
 
 	pthread_mutex_t policy_lock; /* guards the pointer swap only */
 	rights_policy_t *policy;
@@ -154,6 +157,8 @@ static const char *label_sid(logon_t *l, const sid_t *sid, const sid_t *user_dom
 		} else if (user_domain && sid_equal(&dom, user_domain) && sid_domain_rid_name(rid)) {
 			snprintf(buf, sizeof(buf), "%s\\%s", domain_name ? domain_name : "", sid_domain_rid_name(rid));
 			name = buf;
+		} else if (l->sid_name && l->sid_name(l->sid_name_ctx, sid, buf, sizeof(buf))) {
+			name = buf;
 		}
 	}
 	if (name) {
@@ -240,6 +245,8 @@ cerr_t logon_new(const logon_config_t *cfg, logon_t **out)
 	l->everyone_includes_anonymous = cfg->everyone_includes_anonymous;
 	l->resolve = cfg->resolve;
 	l->resolve_ctx = cfg->resolve_ctx;
+	l->sid_name = cfg->sid_name;
+	l->sid_name_ctx = cfg->sid_name_ctx;
 	atomic_init(&l->next_logon_id, 0x10000);
 	pthread_mutex_init(&l->policy_lock, NULL);
 	if (!l->local_domain || !l->computer_name) {
@@ -647,6 +654,7 @@ typedef struct attempt {
 	char logon_id[24];
 	const char *peer;
 	uint16_t port;
+	uint8_t auth_type; /* enum rpc_auth_type */
 	const char *package;
 	char account[2 * NTLM_NAME_MAX + 2];
 } attempt_t;
@@ -692,6 +700,20 @@ static const char *package_of(const rpc_identity_t *id, token_auth_t auth)
 		return id->package;
 	}
 	return "NTLM";
+}
+
+/* package_of_type names the package from the RPC auth type, for a failed
+ * context that reported no identity (MS-RPCE 2.2.1.1.7). */
+static const char *package_of_type(uint8_t auth_type)
+{
+	switch (auth_type) {
+	case RPC_AUTH_GSS_KERBEROS:
+		return "Kerberos";
+	case RPC_AUTH_GSS_NEGOTIATE:
+		return "Negotiate";
+	default:
+		return "NTLM";
+	}
 }
 
 static const char *dash(const char *s)
@@ -760,6 +782,11 @@ static void audit_failure(logon_t *l, const attempt_t *at, const rpc_identity_t 
 		EVF_STR("Granted", lists ? granted : NULL),
 		EVF_STR("Denied", lists ? denied : NULL),
 	};
+	if (!id && (at->auth_type == RPC_AUTH_GSS_KERBEROS || at->auth_type == RPC_AUTH_GSS_NEGOTIATE)) {
+		/* a Kerberos context that failed before naming anyone */
+		f[11] = EVF_STR("LogonProcessName", "Kerberos");
+		f[12] = EVF_STR("AuthenticationPackageName", package_of_type(at->auth_type));
+	}
 	size_t nf = sizeof(f) / sizeof(f[0]);
 	if (!why) {
 		nf -= 5; /* a failed context: no token, no policy decision */
@@ -842,7 +869,8 @@ static void attempt_init(logon_t *l, attempt_t *at, const rpc_conn_info_t *conn,
 	snprintf(at->logon_id, sizeof(at->logon_id), "0x%" PRIx64, n);
 	at->peer = conn ? conn->peer_addr : NULL;
 	at->port = conn ? conn->peer_port : 0;
-	at->package = id && id->package ? id->package : "?";
+	at->auth_type = conn ? conn->auth_type : 0;
+	at->package = id && id->package ? id->package : conn ? package_of_type(conn->auth_type) : "?";
 	if (id && id->user) {
 		snprintf(at->account, sizeof(at->account), "%s\\%s", id->domain ? id->domain : "", id->user);
 	} else {

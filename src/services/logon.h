@@ -50,6 +50,11 @@ typedef enum logon_audit {
  * winbind); may be NULL. Same contract as rights_resolve_fn. */
 typedef bool (*logon_resolve_fn)(void *ctx, const char *name, sid_t *out);
 
+/* Names a SID the accounts store does not know ("SAMDOM\CA Requesters",
+ * through winbind) into out; may be NULL. Used for the Groups lists of
+ * 4624/4625 only. */
+typedef bool (*logon_sid_name_fn)(void *ctx, const sid_t *sid, char *out, size_t out_len);
+
 typedef struct logon_config {
 	events_t *events;            /* 4624/4625 (borrowed; NULL = none) */
 	events_t *trace;             /* trace records (borrowed; NULL = no trace) */
@@ -61,6 +66,8 @@ typedef struct logon_config {
 	bool everyone_includes_anonymous; /* the Windows policy of that name (default off) */
 	logon_resolve_fn resolve;    /* extra name resolver for the policy file (may be NULL) */
 	void *resolve_ctx;
+	logon_sid_name_fn sid_name;  /* extra SID namer for event fields (may be NULL) */
+	void *sid_name_ctx;
 } logon_config_t;
 
 typedef struct logon logon_t;

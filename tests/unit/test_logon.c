@@ -479,9 +479,16 @@ static void test_failed_context(void **state)
 	assert_int_equal(logon_on_auth(w->logon, &conn, CERR_STATUS_LOGON_FAILURE, NULL), CERR_OK);
 	conn.identity = NULL;
 	assert_int_equal(logon_on_auth(w->logon, &conn, CERR_SEC_E_INVALID_TOKEN, NULL), CERR_OK);
+	/* a Kerberos context that failed before naming anyone: the package from the auth type */
+	conn.auth_type = 9;
+	assert_int_equal(logon_on_auth(w->logon, &conn, CERR_SEC_E_INVALID_TOKEN, NULL), CERR_OK);
+	const char *kp[] = {"AuthenticationPackageName", "LogonProcessName"};
+	find_t fp = find_event(w->events_path, EVENT_LOGON_FAILURE, kp, 2);
+	assert_string_equal(fp.fields[0][1], "Negotiate");
+	assert_string_equal(fp.fields[1][1], "Kerberos");
 	const char *k[] = {"Status", "SubStatus", "TargetUserName", "FailureReason", "TargetUserSid"};
 	find_t f = find_event(w->events_path, EVENT_LOGON_FAILURE, k, 5);
-	assert_int_equal(f.count, 3);
+	assert_int_equal(f.count, 4);
 	assert_string_equal(f.fields[0][1], "0xc000006d");
 	assert_string_equal(f.fields[1][1], "0x00000000");
 	assert_string_equal(f.fields[2][1], "-");
