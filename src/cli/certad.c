@@ -28,6 +28,7 @@
 #include "events/events.h"
 #include "rpc/epm.h"
 #include "rpc/mgmt.h"
+#include "rpc/gss.h"
 #include "rpc/ntlm.h"
 #include "rpc/server.h"
 #include "security/accounts.h"
@@ -118,6 +119,9 @@ typedef struct daemon_state {
 	bool accounts_lock_init;
 	rpc_auth_provider_t ntlm;
 	bool have_ntlm;
+	rpc_auth_provider_t krb5;   /* [auth] kerberos: auth type 16 */
+	rpc_auth_provider_t spnego; /* and 9 */
+	bool have_kerberos;
 	rpc_server_t *server;
 	rpc_endpoints_t endpoints;
 	rpc_iface_t epm_iface;
@@ -362,6 +366,32 @@ static int make_ntlm(daemon_state_t *d)
 	return 0;
 }
 
+/* make_kerberos sets up the Kerberos and SPNEGO acceptors from [auth] keytab;
+ * the keys are read now, so a missing or empty keytab stops certad here. */
+static int make_kerberos(daemon_state_t *d)
+{
+	char *path = cli_path(&d->env, d->env.cfg.keytab);
+	if (!path) {
+		return EX_OSERR;
+	}
+	gss_acceptor_config_t gc = {.keytab = path};
+	cerr_t e = gss_krb5_provider(&d->krb5, &gc);
+	if (e == CERR_OK && (e = gss_spnego_provider(&d->spnego, &gc)) != CERR_OK) {
+		gss_provider_cleanup(&d->krb5);
+	}
+	if (e != CERR_OK) {
+		fprintf(stderr, "certad: [auth] kerberos = on, but the keytab %s has no usable keys (%s); "
+			"export the CA's keys into it (samba-tool domain exportkeytab, ktpass, kadmin ktadd) "
+			"or set kerberos = off\n", path, cerr_name(e));
+		free(path);
+		return e == CERR_CONFIG ? EX_CONFIG : cli_exit_code(e);
+	}
+	log_info("kerberos: accepting Kerberos and Negotiate with the keys in %s", path);
+	free(path);
+	d->have_kerberos = true;
+	return 0;
+}
+
 static int make_server(daemon_state_t *d)
 {
 	const config_t *cfg = &d->env.cfg;
@@ -378,6 +408,10 @@ static int make_server(daemon_state_t *d)
 		return EX_OSERR;
 	}
 	if (d->have_ntlm && (e = rpc_server_add_auth(d->server, &d->ntlm)) != CERR_OK) {
+		goto fail;
+	}
+	if (d->have_kerberos && ((e = rpc_server_add_auth(d->server, &d->krb5)) != CERR_OK ||
+				 (e = rpc_server_add_auth(d->server, &d->spnego)) != CERR_OK)) {
 		goto fail;
 	}
 	if (d->logon) {
@@ -509,6 +543,10 @@ static void daemon_cleanup(daemon_state_t *d)
 	if (d->have_icpr) {
 		icpr_iface_cleanup(&d->icpr_iface);
 	}
+	if (d->have_kerberos) {
+		gss_provider_cleanup(&d->krb5);
+		gss_provider_cleanup(&d->spnego);
+	}
 	if (d->have_ntlm) {
 		ntlm_provider_cleanup(&d->ntlm);
 	}
@@ -604,6 +642,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (d.env.cfg.ntlm && (rc = make_ntlm(&d)) != 0) {
+		goto out;
+	}
+	if (d.env.cfg.kerberos && (rc = make_kerberos(&d)) != 0) {
 		goto out;
 	}
 	if ((rc = make_server(&d)) != 0 || (rc = listen_all(&d)) != 0) {

@@ -84,6 +84,8 @@ static const key_spec_t keys[] = {
 	{"auth", "computer_name", T_NETBIOS, F(computer_name), 0, 0, "NetBIOS name of this computer (default: the host name, upper case)", "<HOSTNAME>"},
 	{"auth", "dns_domain", T_DNS, F(dns_domain), 0, 0, "DNS domain name (default: from the host name; empty if it has no dot)", "<domain>"},
 
+	{"auth", "kerberos", T_BOOL, F(kerberos), 0, 0, "accept Kerberos (auth type 16) and Negotiate/SPNEGO (9, Kerberos inside) with the service keys in keytab", "off"},
+	{"auth", "keytab", T_PATH, F(keytab), 0, 0, "keytab with the CA's service keys: its host/ and RPCSS/ SPNs or its computer account (samba-tool domain exportkeytab, ktpass); relative paths: to the state folder", "krb5.keytab"},
 	{"auth", "ntlm_backend", T_CHOICE, F(ntlm_backend), 0, 0, "who checks NTLM logons: local (the accounts store) or winbind (the domain, through the local winbindd)", "local"},
 
 	{"security", "rights_file", T_PATH, F(rights_file), 0, 0, "user rights in secedit INF syntax ([Privilege Rights] SeNetworkLogonRight = ...); reread on SIGHUP; absent file = Windows' defaults", "secpol.inf"},
@@ -231,6 +233,7 @@ cerr_t config_defaults(config_t *cfg)
 	    !set_str(&cfg->listen[0], "0.0.0.0") || !set_str(&cfg->netbios_domain, "CERTA") ||
 	    !set_str(&cfg->computer_name, netbios) || !set_str(&cfg->dns_domain, dns) ||
 	    !set_str(&cfg->events_file, "events.jsonl") || !set_str(&cfg->rights_file, "secpol.inf") ||
+	    !set_str(&cfg->keytab, "krb5.keytab") ||
 	    !set_str(&cfg->auth_trace_file, "auth-trace.jsonl")) {
 		config_cleanup(cfg);
 		return CERR_NOMEM;
@@ -258,6 +261,7 @@ void config_cleanup(config_t *cfg)
 	free(cfg->dns_domain);
 	free(cfg->events_file);
 	free(cfg->rights_file);
+	free(cfg->keytab);
 	free(cfg->auth_trace_file);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -63,6 +63,8 @@ typedef struct config {
 	char *computer_name;        /* NetBIOS computer name (default: host name, upper case) */
 	char *dns_domain;           /* DNS domain name ("" when unknown) */
 
+	bool kerberos;              /* accept Kerberos (16) and SPNEGO (9) with the keytab's keys */
+	char *keytab;               /* the CA's service keys; relative = to the state folder */
 	unsigned ntlm_backend;      /* CONFIG_NTLM_LOCAL: the accounts store; CONFIG_NTLM_WINBIND: the domain */
 
 	/* [security] */
