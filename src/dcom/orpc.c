@@ -6,8 +6,7 @@
 
 #include "dcom/limits.h"
 
-/* The "OLE" GUID family 0000xxxx-0000-0000-c000-000000000046. */
-#define OLE_GUID(n) {(n), 0x0000, 0x0000, {0xc0, 0, 0, 0, 0, 0, 0, 0x46}}
+#define OLE_GUID DCOM_OLE_GUID
 
 const guid_t DCOM_IID_IUNKNOWN = OLE_GUID(0x00000000);
 const guid_t DCOM_IID_ICLASSFACTORY = OLE_GUID(0x00000001);

@@ -100,6 +100,10 @@ size_t dcom_typeser_begin(buf_t *b, size_t *saved_base);
 void dcom_typeser_end(buf_t *b, size_t start, size_t saved_base);
 
 /* ---- well-known identifiers (MS-DCOM 1.9, 2.2.18, 3.1.2.5) ---- */
+
+/* The COM GUID family 0000xxxx-0000-0000-c000-000000000046, as a constant
+ * initializer (for static tables). */
+#define DCOM_OLE_GUID(n) {(n), 0x0000, 0x0000, {0xc0, 0, 0, 0, 0, 0, 0, 0x46}}
 extern const guid_t DCOM_IID_IUNKNOWN;               /* 00000000-0000-0000-c000-000000000046 */
 extern const guid_t DCOM_IID_ICLASSFACTORY;          /* 00000001-... */
 extern const guid_t DCOM_IID_IREMUNKNOWN;            /* 00000131-... */
