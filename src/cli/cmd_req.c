@@ -542,13 +542,20 @@ static void print_activation_error(const req_opts_t *o, cerr_t e, const rpc_clie
 	if (err->fault_status == cerr_value(CERR_NCA_S_FAULT_ACCESS_DENIED)) {
 		fprintf(stderr, "certa req: DCOM activation of CertSrv Request on %s:%u refused: fault %s\n", o->host,
 			(unsigned)o->epm_port, cerr_describe(err->fault_status, d, sizeof(d)));
-		fprintf(stderr, "  Windows clients show this as %s.\n",
+		fprintf(stderr, "  Windows clients show this as %s\n",
 			cerr_describe(cerr_value(CERR_HRESULT_RPC_S_SERVER_UNAVAILABLE), d, sizeof(d)));
-		fprintf(stderr, "  The cause is access denied at activation: the caller is outside the CA's\n"
-				"  machine-wide DCOM launch/access limits or the class's launch permissions\n"
-				"  (Windows logs event 10027 or 10016 on the CA).%s\n"
-				"  Run `certa diagnose` on the CA to see which check refused it.\n",
-			o->user ? "" : " No --user was given: anonymous callers are refused.");
+		if (!o->user) {
+			fprintf(stderr, "  The cause is access denied at activation: no --user was given, and the\n"
+					"  CA's DCOM launch limits grant anonymous callers nothing.\n");
+		} else {
+			/* with NTLM the credentials are judged after auth3, which has
+			 * no answer: a wrong password shows here too */
+			fprintf(stderr, "  The cause is access denied at activation: either the credentials were\n"
+					"  not accepted (check the user name, domain and password), or the caller\n"
+					"  is outside the CA's machine-wide DCOM launch/access limits or the class's\n"
+					"  launch permissions (Windows logs event 10027 or 10016 on the CA).\n");
+		}
+		fprintf(stderr, "  Run `certa diagnose` on the CA to see which check refused it.\n");
 		return;
 	}
 	print_client_error("DCOM activation", e, err, !o->user);
@@ -582,6 +589,11 @@ static int get_ca_name(rpc_client_t *c, const guid_t *ipid, arena_t *a, char **o
 	} else if (hr != 0) {
 		char d[320];
 		fprintf(stderr, "certa req: GetCACert (CA name): %s\n", cerr_describe(hr, d, sizeof(d)));
+		if (hr == 0x80070005u) {
+			fprintf(stderr, "  (the CA requires packet privacy: use --auth-level privacy)\n");
+		} else if (hr == 0x80094011u) {
+			fprintf(stderr, "  (the CA does not take requests over DCOM: IF_NOREMOTEICERTREQUEST)\n");
+		}
 		rc = hr == 0x80070005u || hr == 0x80094011u ? EX_NOPERM : EX_PROTOCOL;
 	} else if (!(*out = icpr_blob_to_utf8(&name, a)) || !**out) {
 		fprintf(stderr, "certa req: the CA sent no name\n");

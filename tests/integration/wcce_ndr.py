@@ -10,6 +10,7 @@ import sys
 from impacket.dcerpc.v5.dcomrt import DCOMANSWER, DCOMCALL, ORPCTHIS, COMVERSION
 from impacket.dcerpc.v5.dtypes import DWORD, LONG, LPWSTR, NULL, ULONG
 from impacket.dcerpc.v5.ndr import NDRPOINTER, NDRSTRUCT, NDRUniConformantArray
+from impacket.dcerpc.v5.rpcrt import DCERPCException
 from impacket.uuid import string_to_bin
 
 CLSID_CertSrvRequest = string_to_bin("d99e6e74-fc88-11d0-b498-00a0c90312f3")
@@ -118,6 +119,14 @@ class GetCAPropertyInfoResponse(DCOMANSWER):
 class Ping2(DCOMCALL):
     opnum = 9
     structure = (("pwszAuthority", LPWSTR),)
+
+
+class Ping2Response(DCOMANSWER):
+    structure = (("ErrorCode", ULONG),)
+
+
+class DCERPCSessionError(DCERPCException):
+    """What impacket's DCERPC.request raises for a non-zero HRESULT."""
 
 
 def blob(data):
