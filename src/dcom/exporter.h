@@ -113,7 +113,8 @@ enum dcom_check_kind {
 typedef struct dcom_check {
 	enum dcom_check_kind kind;
 	const rpc_conn_info_t *conn;   /* caller identity, auth level, addresses */
-	const guid_t *clsid;           /* class activated / class of the object called */
+	const guid_t *clsid;           /* class activated / class of the object called (nil for
+	                                * the exporter's own IRemUnknown) */
 	const guid_t *iid;             /* CALL: the interface called */
 	uint16_t opnum;                /* CALL */
 	bool class_object;             /* ACTIVATE: a class factory was asked for */

@@ -1094,6 +1094,76 @@ static void test_object_limit(void **state)
 	assert_non_null(dcom_exporter_rpc_iface(g_x, &DCOM_IID_IACTIVATION));
 }
 
+/* every handler, fed every prefix and single-byte flips of a valid request:
+ * replies or faults, never anything ASan or UBSan would see */
+static void sweep(const guid_t *uuid, uint16_t opnum, const guid_t *object, const uint8_t *stub, size_t len)
+{
+	uint8_t *copy = malloc(len + 1);
+	for (size_t k = 0; k <= len; k++) {
+		memcpy(copy, stub, k);
+		reply_t r = call_iface(uuid, opnum, object, copy, k);
+		reply_free(&r);
+	}
+	for (size_t k = 0; k < len; k++) {
+		memcpy(copy, stub, len);
+		copy[k] ^= (uint8_t)(k & 1 ? 0x80 : 0xff);
+		reply_t r = call_iface(uuid, opnum, object, copy, len);
+		reply_free(&r);
+	}
+	free(copy);
+}
+
+static void test_hostile_stubs(void **state)
+{
+	(void)state;
+	uint8_t stub[1024];
+	size_t n = unhex(RCI_STUB, stub, sizeof(stub));
+	sweep(&DCOM_IID_IREMOTESCMACTIVATOR, DCOM_OP_REMOTE_CREATE_INSTANCE, NULL, stub, n);
+	n = unhex(RGCO_STUB, stub, sizeof(stub));
+	sweep(&DCOM_IID_IREMOTESCMACTIVATOR, DCOM_OP_REMOTE_GET_CLASS_OBJECT, NULL, stub, n);
+	n = unhex(RA_STUB, stub, sizeof(stub));
+	sweep(&DCOM_IID_IACTIVATION, DCOM_OP_REMOTE_ACTIVATION, NULL, stub, n);
+	n = unhex(CP_NEW_STUB, stub, sizeof(stub));
+	sweep(&DCOM_IID_IOBJECTEXPORTER, DCOM_OP_COMPLEX_PING, NULL, stub, n);
+	dcom_exporter_stats_t st;
+	dcom_exporter_stats(g_x, &st);
+	buf_t b;
+	buf_init(&b, 0);
+	ndr_put_u64(&b, st.oxid);
+	ndr_put_u16(&b, 2);
+	ndr_put_conformance(&b, 2);
+	ndr_put_u16(&b, 7);
+	ndr_put_u16(&b, 9);
+	sweep(&DCOM_IID_IOBJECTEXPORTER, DCOM_OP_RESOLVE_OXID2, NULL, b.data, b.len);
+	buf_free(&b);
+
+	guid_t ipid = activate();
+	orpc_stub(&b, 7);
+	guid_t iids[2] = {IID_T2, DCOM_IID_IUNKNOWN};
+	ndr_put_guid(&b, &ipid);
+	ndr_put_u32(&b, 1);
+	ndr_put_u16(&b, 2);
+	ndr_put_conformance(&b, 2);
+	ndr_put_guid(&b, &iids[0]);
+	ndr_put_guid(&b, &iids[1]);
+	sweep(&DCOM_IID_IREMUNKNOWN, DCOM_OP_REM_QUERY_INTERFACE, &st.ipid_remunknown, b.data, b.len);
+	buf_free(&b);
+	orpc_stub(&b, 7);
+	ndr_put_u16(&b, 1);
+	ndr_put_conformance(&b, 1);
+	ndr_put_guid(&b, &ipid);
+	ndr_put_u32(&b, 1);
+	ndr_put_u32(&b, 0);
+	sweep(&DCOM_IID_IREMUNKNOWN, DCOM_OP_REM_ADD_REF, &st.ipid_remunknown, b.data, b.len);
+	sweep(&DCOM_IID_IREMUNKNOWN, DCOM_OP_REM_RELEASE, &st.ipid_remunknown, b.data, b.len);
+	buf_free(&b);
+	ipid = activate();
+	orpc_stub(&b, 7);
+	ndr_put_u32(&b, 5);
+	sweep(&IID_T1, 3, &ipid, b.data, b.len);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1108,6 +1178,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_class_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_activation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_object_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_stubs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
