@@ -51,8 +51,9 @@ typedef struct dcom_call dcom_call_t;
  * nca_s_fault_cant_perform. */
 typedef cerr_t (*dcom_op_fn)(dcom_call_t *call);
 
-/* An interface objects may expose. Opnums 0-2 are IUnknown's, which never
- * travel (MS-DCOM 3.1.1.5.8): leave them NULL. bases lists the IIDs it
+/* An interface objects may expose. Opnums 0-2 are IUnknown's, which are
+ * local and never travel (MS-DCOM numbers every ORPC method from 3, e.g.
+ * 3.1.1.5.6 IRemUnknown): leave them NULL. bases lists the IIDs it
  * derives from (beyond IUnknown); its IPIDs accept calls made on those IIDs
  * too, with the same op table (a derived interface's opnums extend its base's). */
 typedef struct dcom_iface {
