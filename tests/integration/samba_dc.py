@@ -80,6 +80,8 @@ class SambaDC:
         e.update({
             "KRB5_CONFIG": self.krb5_conf,
             "KRB5CCNAME": self.ccache,  # a plain path: impacket opens it as a file
+            # an acceptor (certad) started with this environment keeps its replay cache here
+            "KRB5RCACHEDIR": self.dir,
         })
         return e
 
