@@ -8,11 +8,13 @@ winbindd (MS-APDS pass-through), the token carries the SIDs the DC reports
 names a domain group ("CERTASMB\\CertRequesters", resolved through winbind).
 A user outside the granted group gets the access-denied fault and 4625 with
 0xc000015b; a wrong password is 4625 0xc000006d/0xc000006a as the DC said.
-When certad has Kerberos ([auth] kerberos, keytab), the same user's Kerberos ticket
-from the Samba KDC carries a PAC whose groups match the NTLM SIDs, and the
-refused user's Kerberos bind is refused (bind_nak reason 9 where the
-context completes in the bind, the access-denied fault where it completes in
-an alter_context, as impacket's SPNEGO does).
+With Kerberos ([auth] kerberos, keytab), the same user's ticket from the
+Samba KDC carries a PAC whose groups (in 4624) match the NTLM SIDs, and the
+refused user's Kerberos logon is refused with 4625 0xc000015b (bind_nak
+reason 9 where the context completes in the bind, the access-denied fault
+where it completes in an alter_context, as impacket's SPNEGO does); Samba's
+own client drives Kerberos and SPNEGO, impacket's SPNEGO enrollment waits for
+the runtime changes test_kerberos.py names (IMPACKET_NEEDS_RUNTIME_FIX).
 
 libwbclient finds the test's winbindd only with nss_wrapper preloaded
 (test-infrastructure.md); certad then runs with LD_PRELOAD, and under ASan
@@ -34,6 +36,9 @@ import icpr_ndr
 import samba_dc
 from harness import CERTA, ICPR_UUID
 from test_icpr import CA_NAME, CR_DISP_ISSUED, make_csr
+# Samba's own DCE/RPC client, and the marker for what impacket's SPNEGO still
+# needs from the runtime (both from the Kerberos tests)
+from test_kerberos import IMPACKET_NEEDS_RUNTIME_FIX, have_samba_client, samba_client
 
 DC_IP = "127.0.0.3"
 DAVE, DAVE_PW = "dave", "Samba-Dave-7!"      # in CertRequesters
@@ -230,7 +235,44 @@ class SambaTest(unittest.TestCase):
         self.assertTrue(recs, self.ca.events())
         self.assertEqual(recs[-1]["SubStatus"], "0xc000006a")
 
-    # -- Kerberos with the Samba KDC's PAC --
+    # -- Kerberos with the Samba KDC's PAC: Samba's client --
+
+    def samba_kerberos(self, user, password, options):
+        if not self.krb_conf:
+            self.skipTest("certad has no Kerberos configuration yet ([auth] kerberos, keytab)")
+        if not have_samba_client:
+            self.skipTest("python3-samba is not installed")
+        cc = self.dc.kinit(user, password, services=[f"HOST/{self.dc.host}"],
+                           ccache=os.path.join(self.dc.dir, f"ccache-{user}"))
+        return samba_client(self.port, self.dc.host, self.dc.realm, samba_dc.DOMAIN, cc, options)
+
+    def test_samba_client_kerberos_pac_groups_match_ntlm(self):
+        self.test_ntlm_domain_user_gets_the_dc_sids()
+        ntlm = self.last(4624, DAVE)
+        user_sid = self.sid_of(DAVE)
+        domain_sid = user_sid.rsplit("-", 1)[0]
+        for options in ("krb5,seal", "spnego,seal"):
+            self.assertGreaterEqual(self.samba_kerberos(DAVE, DAVE_PW, options), 1)
+            krb = [d for d in events(self.ca, 4624)
+                   if d.get("TargetUserName", "").lower() == DAVE and d["AuthenticationPackageName"] == "Kerberos"]
+            self.assertTrue(krb, self.ca.events())
+            d = krb[-1]
+            self.assertEqual(d["TargetUserSid"], user_sid)
+            self.assertEqual(d["LogonProcessName"], "Kerberos")
+            self.assertIn(f"{self.sid_of(GROUP)} ({samba_dc.DOMAIN}\\{GROUP})".lower(), d["Groups"].lower())
+            # the KDC asserted the identity (PAC ExtraSids), as Windows shows it
+            self.assertIn("S-1-18-1 (Authentication authority asserted identity)", d["Groups"])
+            self.assertEqual(domain_sids(d["Groups"], domain_sid), domain_sids(ntlm["Groups"], domain_sid))
+
+    def test_samba_client_kerberos_refused_user(self):
+        with self.assertRaises(AssertionError) as cm:
+            self.samba_kerberos(ERIN, ERIN_PW, "krb5,seal")
+        d = self.last(4625, ERIN)
+        self.assertEqual(d["Status"], "0xc000015b", str(cm.exception))
+        self.assertEqual(d["AuthenticationPackageName"], "Kerberos")
+        self.assertEqual(d["TargetUserSid"], self.sid_of(ERIN))
+
+    # -- Kerberos with the Samba KDC's PAC: impacket (SPNEGO, enrollment) --
 
     def kerberos(self, user, password):
         if not self.krb_conf:
@@ -249,6 +291,7 @@ class SambaTest(unittest.TestCase):
         dce.connect()
         return dce
 
+    @IMPACKET_NEEDS_RUNTIME_FIX
     def test_kerberos_pac_groups_match_ntlm(self):
         dce = self.kerberos(DAVE, DAVE_PW)
         try:
@@ -269,6 +312,7 @@ class SambaTest(unittest.TestCase):
                 if d.get("TargetUserName", "").lower() == DAVE and d["AuthenticationPackageName"] == "NTLM"]
         self.assertEqual(domain_sids(krb[-1]["Groups"], domain_sid), domain_sids(ntlm[-1]["Groups"], domain_sid))
 
+    @IMPACKET_NEEDS_RUNTIME_FIX
     def test_kerberos_refused_user_gets_bind_nak_9(self):
         """Refused where the context completes: in the bind, bind_nak reason 9
         (impacket: "Bind context rejected: invalid_checksum"); impacket's
