@@ -243,6 +243,13 @@ void wcce_service_free(wcce_service_t *svc);
  * lacks, CERR_E_NOINTERFACE for another IID, CERR_NOMEM. */
 cerr_t wcce_invoke(wcce_service_t *svc, const guid_t *iid, rpc_call_t *call);
 
+/* wcce_dcom_register (wcce_dcom.c) serves the CertSrv Request class from the
+ * DCOM object exporter x: ICertRequestD and ICertRequestD2 added as
+ * interfaces, the class registered with svc (borrowed; outlives x) as every
+ * instance. Before dcom_exporter_attach. CERR_EXISTS if already registered. */
+typedef struct dcom_exporter dcom_exporter_t;
+cerr_t wcce_dcom_register(dcom_exporter_t *x, wcce_service_t *svc);
+
 /* wcce_cainfo fills the 40-byte CAINFO this service reports (exposed for tests). */
 void wcce_cainfo(const wcce_service_t *svc, uint8_t out[WCCE_CAINFO_LEN]);
 

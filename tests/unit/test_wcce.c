@@ -24,6 +24,7 @@
 #include "ca/ca.h"
 #include "rpc/pdu.h"
 #include "dcom/actprops.h"
+#include "dcom/exporter.h"
 #include "services/dcom_client.h"
 #include "services/wcce.h"
 
@@ -1229,6 +1230,154 @@ static void test_client_create_instance(void **state)
 	arena_free(a);
 }
 
+/* ---- the class on the DCOM object exporter, in process ---- */
+
+static cerr_t exporter_call(const rpc_iface_t *iface, uint16_t opnum, const guid_t *object, const buf_t *stub,
+			    arena_t *a, buf_t *out)
+{
+	rpc_identity_t id = {.user = "alice", .domain = "CA1", .package = "NTLM"};
+	rpc_conn_info_t conn = {
+		.peer_addr = "127.0.0.1",
+		.local_addr = "127.0.0.1",
+		.local_port = 135,
+		.auth_type = RPC_AUTH_WINNT,
+		.auth_level = RPC_AUTH_LEVEL_PKT_PRIVACY,
+		.identity = &id,
+	};
+	rpc_call_t call = {.arena = a, .conn = &conn, .opnum = opnum, .out = out, .iface_data = iface->data};
+	if (object) {
+		call.has_object = true;
+		call.object = *object;
+	}
+	cur_init(&call.in, stub->data, stub->len);
+	if (opnum >= iface->n_ops || !iface->ops[opnum]) {
+		return CERR_NCA_S_OP_RNG_ERROR; /* what the runtime answers itself */
+	}
+	return iface->ops[opnum](&call);
+}
+
+static void test_exporter_round_trip(void **state)
+{
+	(void)state;
+	dcom_exporter_config_t xcfg = {.port = 49999};
+	dcom_exporter_t *x = dcom_exporter_new(&xcfg);
+	assert_non_null(x);
+	wcce_service_t *s = service(ENROLL_IF_ENFORCEENCRYPTICERTREQUEST, false);
+	assert_int_equal(wcce_dcom_register(x, s), CERR_OK);
+	assert_int_not_equal(wcce_dcom_register(x, s), CERR_OK);
+	assert_int_equal(dcom_exporter_build_ifaces(x), CERR_OK);
+	const rpc_iface_t *scm = dcom_exporter_rpc_iface(x, &DCOM_IID_IREMOTESCMACTIVATOR);
+	const rpc_iface_t *d2 = dcom_exporter_rpc_iface(x, &WCCE_IID_ICERTREQUESTD2);
+	const rpc_iface_t *d = dcom_exporter_rpc_iface(x, &WCCE_IID_ICERTREQUESTD);
+	const rpc_iface_t *remunk = dcom_exporter_rpc_iface(x, &DCOM_IID_IREMUNKNOWN);
+	assert_non_null(scm);
+	assert_non_null(d2);
+	assert_non_null(d);
+	assert_non_null(remunk);
+	arena_t *a = arena_new();
+	buf_t stub, out;
+	buf_init(&stub, 0);
+	buf_init(&out, 0);
+
+	/* RemoteCreateInstance for both interfaces */
+	const guid_t iids[2] = {WCCE_IID_ICERTREQUESTD2, WCCE_IID_ICERTREQUESTD};
+	guid_t cid;
+	guid_random(&cid);
+	assert_int_equal(dcom_client_encode_create_instance(&stub, &cid, &WCCE_CLSID_CERTSRV_REQUEST, iids, 2),
+			 CERR_OK);
+	assert_int_equal(exporter_call(scm, DCOM_OP_REMOTE_CREATE_INSTANCE, NULL, &stub, a, &out), CERR_OK);
+	dcom_client_activation_t act;
+	cur_t c;
+	cur_init(&c, out.data, out.len);
+	assert_int_equal(dcom_client_decode_create_instance(&c, a, iids, 2, &act), CERR_OK);
+	assert_int_equal(act.hresult, 0);
+	assert_int_equal(act.ifaces[0].hresult, 0);
+	assert_int_equal(act.ifaces[1].hresult, 0);
+	uint16_t port;
+	const char *bh;
+	assert_true(dcom_client_object_port(&act, "127.0.0.1", a, &port, &bh));
+	assert_int_equal(port, 49999);
+	dcom_exporter_stats_t st;
+	dcom_exporter_stats(x, &st);
+	assert_int_equal(st.objects, 1);
+
+	/* GetCACert('name') then Request2 on the ICertRequestD2 IPID */
+	size_t n;
+	uint8_t *csr = make_csr(key2048, &n);
+	buf_reset(&stub);
+	buf_reset(&out);
+	dcom_client_begin(&stub);
+	assert_int_equal(wcce_encode_get_ca_cert(&stub, WCCE_GETCERT_CANAME, NULL), CERR_OK);
+	assert_int_equal(exporter_call(d2, WCCE_OPNUM_GET_CA_CERT, &act.ifaces[0].ipid, &stub, a, &out), CERR_OK);
+	cur_init(&c, out.data, out.len);
+	orpcthat_t that;
+	ndr_blob_t v;
+	uint32_t hr;
+	assert_true(dcom_get_orpcthat(&c, &that));
+	assert_int_equal(wcce_decode_blob_response(&c, a, &v, &hr), CERR_OK);
+	assert_int_equal(hr, 0);
+	assert_string_equal(enroll_blob_to_utf8(&v, a), CA_NAME);
+
+	buf_reset(&stub);
+	buf_reset(&out);
+	dcom_client_begin(&stub);
+	wcce_request_t req = {.flags = 0x100, .authority = CA_NAME, .attributes = "CertificateTemplate:User",
+			      .request = {.len = (uint32_t)n, .data = csr}};
+	assert_int_equal(wcce_encode_request(&stub, true, &req), CERR_OK);
+	assert_int_equal(exporter_call(d2, WCCE_OPNUM_REQUEST2, &act.ifaces[0].ipid, &stub, a, &out), CERR_OK);
+	cur_init(&c, out.data, out.len);
+	wcce_response_t r;
+	assert_true(dcom_get_orpcthat(&c, &that));
+	assert_int_equal(wcce_decode_response(&c, a, &r), CERR_OK);
+	assert_int_equal(r.hresult, 0);
+	assert_int_equal(r.disposition, CR_DISP_ISSUED);
+
+	/* Request (opnum 3) on the ICertRequestD IPID */
+	buf_reset(&stub);
+	buf_reset(&out);
+	dcom_client_begin(&stub);
+	assert_int_equal(wcce_encode_request(&stub, false, &req), CERR_OK);
+	assert_int_equal(exporter_call(d, WCCE_OPNUM_REQUEST, &act.ifaces[1].ipid, &stub, a, &out), CERR_OK);
+	cur_init(&c, out.data, out.len);
+	assert_true(dcom_get_orpcthat(&c, &that));
+	assert_int_equal(wcce_decode_response(&c, a, &r), CERR_OK);
+	assert_int_equal(r.disposition, CR_DISP_ISSUED);
+
+	/* ICertRequestD2's IPID through an ICertRequestD binding: only opnums 3-5 */
+	for (size_t i = 0; i < 2; i++) {
+		buf_reset(&stub);
+		buf_reset(&out);
+		dcom_client_begin(&stub);
+		assert_int_equal(wcce_encode_authority(&stub, CA_NAME), CERR_OK);
+		assert_int_equal(exporter_call(d, WCCE_OPNUM_PING2, &act.ifaces[i].ipid, &stub, a, &out),
+				 CERR_NCA_S_OP_RNG_ERROR);
+	}
+
+	/* RemRelease both interface pointers: the object goes */
+	for (size_t i = 0; i < 2; i++) {
+		buf_reset(&stub);
+		buf_reset(&out);
+		dcom_client_begin(&stub);
+		assert_int_equal(dcom_client_encode_rem_release(&stub, &act.ifaces[i].ipid, act.ifaces[i].public_refs, 0),
+				 CERR_OK);
+		assert_int_equal(exporter_call(remunk, DCOM_OP_REM_RELEASE, &act.ipid_remunknown, &stub, a, &out),
+				 CERR_OK);
+		cur_init(&c, out.data, out.len);
+		assert_true(dcom_get_orpcthat(&c, &that));
+		assert_true(ndr_get_u32(&c, &hr));
+		assert_int_equal(hr, 0);
+	}
+	dcom_exporter_stats(x, &st);
+	assert_int_equal(st.objects, 0);
+
+	free(csr);
+	buf_free(&stub);
+	buf_free(&out);
+	arena_free(a);
+	dcom_exporter_free(x);
+	wcce_service_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest codec[] = {
@@ -1246,6 +1395,7 @@ int main(void)
 		cmocka_unit_test(test_get_ca_property_info),
 		cmocka_unit_test(test_ping_and_dispatch),
 		cmocka_unit_test(test_short_name),
+		cmocka_unit_test(test_exporter_round_trip),
 	};
 	int rc = cmocka_run_group_tests_name("codec", codec, NULL, NULL);
 	rc |= cmocka_run_group_tests_name("methods", methods, group_setup, group_teardown);
