@@ -261,6 +261,10 @@ class TestWcce(DcomCase):
         else:
             self.assertNotEqual(r["ErrorCode"], 0)
 
+    # The runtime allows one security context per connection and refuses
+    # impacket's alter_context with a new NTLM context (src/dcom/README.md,
+    # "Known limit"); this passes once it accepts it.
+    @unittest.expectedFailure
     def test_impacket_remrelease(self):
         """impacket's own RemRelease (one reference) on the object connection:
         an alter_context to IRemUnknown with a second NTLM context."""
