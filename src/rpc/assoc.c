@@ -733,6 +733,9 @@ static cerr_t handle_bind(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *o
 			buf_free(&token);
 			return emit_bind_nak(a, out, call_id, RPC_NAK_TEMPORARY_CONGESTION);
 		}
+		if (prov->set_level) {
+			prov->set_level(ctx, t->auth_level);
+		}
 		a->auth.prov = prov;
 		a->auth.ctx = ctx;
 		a->auth.type = t->auth_type;
@@ -949,8 +952,9 @@ static cerr_t check_request_auth(assoc_t *a, rpc_pdu_t *p, uint8_t *pdu, size_t 
 		return CERR_NCA_S_FAULT_ACCESS_DENIED;
 	}
 	size_t sig = a->auth.prov->sig_len(a->auth.ctx);
-	if (cur_len(&p->auth.auth_value) != sig || p->trailer_offset < p->stub_offset ||
-	    p->trailer_offset + RPC_SEC_TRAILER_LEN + sig != len) {
+	if (cur_len(&p->auth.auth_value) == 0 || cur_len(&p->auth.auth_value) > sig ||
+	    p->trailer_offset < p->stub_offset ||
+	    p->trailer_offset + RPC_SEC_TRAILER_LEN + cur_len(&p->auth.auth_value) != len) {
 		return CERR_NCA_S_FAULT_ACCESS_DENIED;
 	}
 	bool seal = a->auth.level == RPC_AUTH_LEVEL_PKT_PRIVACY;

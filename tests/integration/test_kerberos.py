@@ -13,8 +13,7 @@ tickets from a real KDC:
 - a Samba AD DC (samba_dc.py, ~10 s, root only): the same with a domain user
   whose ticket carries a full PAC, and the CA's keytab exported from CA1$.
 
-impacket's cases are marked expected failures until two runtime changes land
-(see IMPACKET_NEEDS_RUNTIME_FIX). Skipped (exit 77) when the KDC tools, Samba
+impacket's SPNEGO binds enroll too. Skipped (exit 77) when the KDC tools, Samba
 or certad's keytab support are missing. Run with /usr/bin/python3 (impacket and samba come from Debian).
 """
 
@@ -113,15 +112,6 @@ def samba_client(port, host, realm_name, workgroup, ccache, options):
     return int(m.group(1))
 
 
-# impacket's SPNEGO binds need two runtime changes (patch in the Kerberos
-# hand-over report): pdu.c must accept bytes after the context list (impacket's
-# alter_context repeats its context element; Samba reads them as auth_info
-# NDR_REMAINING), and assoc.c must accept Kerberos verifiers shorter than
-# sig_len (impacket's wrap tokens use EC = 0..15 where MIT and Windows use 16).
-# Until then these fail as expected; remove the marker with that change.
-IMPACKET_NEEDS_RUNTIME_FIX = unittest.expectedFailure
-
-
 class KerberosMixin:
     """Tests shared by both KDCs; the class sets kdc, host, domain, ca, ccache."""
 
@@ -136,13 +126,11 @@ class KerberosMixin:
         finally:
             dce.disconnect()
 
-    @IMPACKET_NEEDS_RUNTIME_FIX
     def test_spnego_privacy_mgmt(self):
         self.mgmt_over_spnego()
         self.assertRegex(self.ca.stderr(), r"authenticated \S*alice \(Negotiate, level 6\)")
 
     @unittest.skipIf(icpr_ndr is None, "MS-ICPR test pieces missing")
-    @IMPACKET_NEEDS_RUNTIME_FIX
     def test_spnego_privacy_cert_server_request(self):
         port = self.ca.epm_resolve(ICPR_UUID)
         dce = impacket_connect(port, self.host, self.kdc.realm, ICPR_UUID)
