@@ -13,8 +13,7 @@ Samba KDC carries a PAC whose groups (in 4624) match the NTLM SIDs, and the
 refused user's Kerberos logon is refused with 4625 0xc000015b (bind_nak
 reason 9 where the context completes in the bind, the access-denied fault
 where it completes in an alter_context, as impacket's SPNEGO does); Samba's
-own client drives Kerberos and SPNEGO, impacket's SPNEGO enrollment waits for
-the runtime changes test_kerberos.py names (IMPACKET_NEEDS_RUNTIME_FIX).
+own client drives Kerberos and SPNEGO, and impacket's SPNEGO enrolls.
 
 libwbclient finds the test's winbindd only with nss_wrapper preloaded
 (test-infrastructure.md); certad then runs with LD_PRELOAD, and under ASan
@@ -38,7 +37,7 @@ from harness import CERTA, ICPR_UUID
 from test_icpr import CA_NAME, CR_DISP_ISSUED, make_csr
 # Samba's own DCE/RPC client, and the marker for what impacket's SPNEGO still
 # needs from the runtime (both from the Kerberos tests)
-from test_kerberos import IMPACKET_NEEDS_RUNTIME_FIX, have_samba_client, samba_client
+from test_kerberos import have_samba_client, samba_client
 
 DC_IP = "127.0.0.3"
 DAVE, DAVE_PW = "dave", "Samba-Dave-7!"      # in CertRequesters
@@ -291,7 +290,6 @@ class SambaTest(unittest.TestCase):
         dce.connect()
         return dce
 
-    @IMPACKET_NEEDS_RUNTIME_FIX
     def test_kerberos_pac_groups_match_ntlm(self):
         dce = self.kerberos(DAVE, DAVE_PW)
         try:
@@ -312,7 +310,6 @@ class SambaTest(unittest.TestCase):
                 if d.get("TargetUserName", "").lower() == DAVE and d["AuthenticationPackageName"] == "NTLM"]
         self.assertEqual(domain_sids(krb[-1]["Groups"], domain_sid), domain_sids(ntlm[-1]["Groups"], domain_sid))
 
-    @IMPACKET_NEEDS_RUNTIME_FIX
     def test_kerberos_refused_user_gets_bind_nak_9(self):
         """Refused where the context completes: in the bind, bind_nak reason 9
         (impacket: "Bind context rejected: invalid_checksum"); impacket's
