@@ -76,7 +76,9 @@ static bool machine_sid(logon_t *l, sid_t *out)
 }
 
 /* strip_local_prefix accepts "NAME", ".\NAME", "CERTA\NAME" or "COMPUTER\NAME"
- * for a local account; *out_local is false when another domain is named. */
+ * for a local account; *out_local is false when another domain is named.
+ * With a domain resolver (a member of a domain, where [auth] netbios_domain
+ * is the domain's name) only "." and the computer name mean local. */
 static const char *strip_local_prefix(const logon_t *l, const char *name, bool *out_local)
 {
 	const char *bs = strchr(name, '\\');
@@ -86,7 +88,8 @@ static const char *strip_local_prefix(const logon_t *l, const char *name, bool *
 	}
 	size_t n = (size_t)(bs - name);
 	if ((n == 1 && name[0] == '.') ||
-	    (l->local_domain && strlen(l->local_domain) == n && strncasecmp(name, l->local_domain, n) == 0) ||
+	    (!l->resolve && l->local_domain && strlen(l->local_domain) == n &&
+	     strncasecmp(name, l->local_domain, n) == 0) ||
 	    (l->computer_name && strlen(l->computer_name) == n && strncasecmp(name, l->computer_name, n) == 0)) {
 		return bs + 1;
 	}
@@ -104,6 +107,11 @@ static bool resolve_name(void *ctx, const char *name, sid_t *out)
 	bool local;
 	const char *bare = strip_local_prefix(l, name, &local);
 	sid_t msid;
+	/* a domain member asks the domain for a name qualified with a domain
+	 * ("CONTOSO\Domain Users" is the domain's group, not RID 513 here) */
+	if (!local && l->resolve) {
+		return l->resolve(l->resolve_ctx, name, out);
+	}
 	if (local && machine_sid(l, &msid)) {
 		const acct_user_t *u = accounts_user_find(l->accounts, bare);
 		const acct_group_t *g = u ? NULL : accounts_group_find(l->accounts, bare);

@@ -21,6 +21,7 @@ with NSS_WRAPPER_DISABLE_DEEPBIND and verify_asan_link_order=0."""
 
 import json
 import os
+import signal
 import subprocess
 import time
 import unittest
@@ -270,6 +271,30 @@ class SambaTest(unittest.TestCase):
         self.assertEqual(d["Status"], "0xc000015b", str(cm.exception))
         self.assertEqual(d["AuthenticationPackageName"], "Kerberos")
         self.assertEqual(d["TargetUserSid"], self.sid_of(ERIN))
+
+    def test_samba_client_kerberos_policy_change_with_sighup(self):
+        """The refused user's group added to the policy + SIGHUP: its next
+        Kerberos logon succeeds, with no restart."""
+        with self.assertRaises(AssertionError):
+            self.samba_kerberos(ERIN, ERIN_PW, "spnego,seal")
+        pid = self.ca.proc.pid
+        inf = os.path.join(self.ca.state, "secpol.inf")
+        before = self.ca.stderr().count("SIGHUP:")
+        with open(inf, "w") as f:
+            f.write(INF.replace(f"\\{GROUP}\n", f"\\{GROUP},{samba_dc.DOMAIN}\\Domain Users\n"))
+        try:
+            self.ca.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while self.ca.stderr().count("SIGHUP:") == before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertIn("reloaded", self.ca.stderr().rsplit("SIGHUP:", 1)[-1].splitlines()[0])
+            self.assertGreaterEqual(self.samba_kerberos(ERIN, ERIN_PW, "spnego,seal"), 1)
+            self.assertEqual(self.ca.proc.pid, pid)
+        finally:
+            with open(inf, "w") as f:
+                f.write(INF)
+            self.ca.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.5)
 
     # -- Kerberos with the Samba KDC's PAC: impacket (SPNEGO, enrollment) --
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -560,6 +561,49 @@ static void test_anonymous_logon(void **state)
 	world_free(w);
 }
 
+/* a domain member's resolver: only SAMDOM names */
+static int g_domain_lookups;
+
+static bool fake_domain(void *ctx, const char *name, sid_t *out)
+{
+	(void)ctx;
+	g_domain_lookups++;
+	if (strcasecmp(name, "SAMDOM\\Domain Users") == 0) {
+		*out = sid_from_literal("S-1-5-21-1-2-3-513");
+		return true;
+	}
+	return false;
+}
+
+static void test_domain_member_names(void **state)
+{
+	(void)state;
+	world_t *w = world_new(LOGON_AUDIT_ALL);
+	logon_t *l = NULL;
+	/* a member of SAMDOM: netbios_domain is the domain's name */
+	logon_config_t cfg = {.accounts = w->acc, .accounts_lock = &w->lock, .local_domain = "SAMDOM",
+			      .computer_name = "CA1", .resolve = fake_domain};
+	assert_int_equal(logon_new(&cfg, &l), CERR_OK);
+	write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = SAMDOM\\Domain Users,CA1\\CertUsers,"
+					 "CertUsers\nSeDenyNetworkLogonRight = Guest\n");
+	char err[512];
+	g_domain_lookups = 0;
+	if (logon_reload_policy(l, w->inf_path, err, sizeof(err)) != CERR_OK) {
+		fail_msg("reload: %s", err);
+	}
+	assert_true(g_domain_lookups >= 1);
+	rights_policy_t *p = logon_policy(l);
+	assert_int_equal(rights_policy_num_sids(p, RIGHTS_NETWORK_LOGON), 2); /* CertUsers twice: one SID */
+	/* the domain's Domain Users, not this machine's RID 513 */
+	assert_string_equal(S(rights_policy_sid(p, RIGHTS_NETWORK_LOGON, 0)), "S-1-5-21-1-2-3-513");
+	char want[ACCT_SID_MAX + 16];
+	snprintf(want, sizeof(want), "%s-1002", w->machine);
+	assert_string_equal(S(rights_policy_sid(p, RIGHTS_NETWORK_LOGON, 1)), want);
+	rights_policy_unref(p);
+	logon_free(l);
+	world_free(w);
+}
+
 static void test_sid_label(void **state)
 {
 	(void)state;
@@ -594,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_failed_context),
 		cmocka_unit_test(test_wrong_password_fields),
 		cmocka_unit_test(test_anonymous_logon),
+		cmocka_unit_test(test_domain_member_names),
 		cmocka_unit_test(test_sid_label),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
