@@ -12,8 +12,10 @@ With Kerberos ([auth] kerberos, keytab), the same user's ticket from the
 Samba KDC carries a PAC whose groups (in 4624) match the NTLM SIDs, and the
 refused user's Kerberos logon is refused with 4625 0xc000015b (bind_nak
 reason 9 where the context completes in the bind, the access-denied fault
-where it completes in an alter_context, as impacket's SPNEGO does); Samba's
-own client drives Kerberos and SPNEGO, and impacket's SPNEGO enrolls.
+where it completes in an alter_context, as impacket's SPNEGO does, or in
+AUTH3, as Samba's client does); Samba's own client drives Kerberos and SPNEGO,
+and impacket's SPNEGO enrolls. Adding a group of the refused user to the
+policy and sending SIGHUP lets its next Kerberos logon through, no restart.
 
 libwbclient finds the test's winbindd only with nss_wrapper preloaded
 (test-infrastructure.md); certad then runs with LD_PRELOAD, and under ASan
