@@ -45,11 +45,12 @@ static const char *const wst_sql[WS__COUNT] = {
 	[WS_SAVEPOINT] = "SAVEPOINT job",
 	[WS_ROLLBACK_TO] = "ROLLBACK TO job",
 	[WS_RELEASE] = "RELEASE job",
-	[WS_INS_REQ] = "INSERT INTO requests (disposition, status_code, disposition_msg, requester, template,"
-		       " attributes, client_addr, raw_request, submitted_at, resolved_at, request_flags, serial)"
-		       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-	[WS_INS_CERT] = "INSERT INTO certificates (request_id, serial, subject, not_before, not_after,"
-			" template, raw_cert) VALUES (?,?,?,?,?,?,?)",
+	/* parenthesised so clang sees one intended string, not a missing comma */
+	[WS_INS_REQ] = ("INSERT INTO requests (disposition, status_code, disposition_msg, requester, template,"
+			" attributes, client_addr, raw_request, submitted_at, resolved_at, request_flags, serial)"
+			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"),
+	[WS_INS_CERT] = ("INSERT INTO certificates (request_id, serial, subject, not_before, not_after,"
+			 " template, raw_cert) VALUES (?,?,?,?,?,?,?)"),
 };
 
 typedef struct db_sqlite {
