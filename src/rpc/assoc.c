@@ -35,8 +35,11 @@
 
 /* Bind-time feature negotiation (MS-RPCE 2.2.2.14): bits granted. We grant
  * keep-connection-on-orphan (0x2) like Windows. We do not grant security
- * context multiplexing (0x1): an association carries one security context,
- * so a client that asked keeps to one per connection (MS-RPCE 3.3.1.5.3). */
+ * context multiplexing (0x1), yet accept a new security context that an
+ * alter_context names by a new auth_context_id (up to
+ * RPC_MAX_SEC_CTX_PER_CONN), as Windows does for impacket's DCOM client,
+ * which never asks for the bit; requests then carry their trailer
+ * (MS-RPCE 3.3.1.5.4). */
 #define BTFN_SEC_CTX_MULTIPLEXING 0x0001u
 #define BTFN_KEEP_CONN_ON_ORPHAN 0x0002u
 #define BTFN_GRANTED BTFN_KEEP_CONN_ON_ORPHAN
@@ -292,6 +295,22 @@ struct pctx {
 enum assoc_state { ST_INIT, ST_BOUND, ST_DEAD };
 enum auth_state { AUTH_NONE, AUTH_PENDING, AUTH_DONE, AUTH_FAILED };
 
+/* One security context of the connection (MS-RPCE 3.2.3.1.4): PDUs select it
+ * by the auth_context_id of their sec_trailer. The bind's, if any, is the
+ * first (the connection's primary: rpc_conn_info_t reflects it); more come
+ * from alter_context PDUs that name a new auth_context_id. */
+struct secctx {
+	enum auth_state state;
+	const rpc_auth_provider_t *prov;
+	rpc_auth_ctx_t *ctx;
+	uint8_t type;
+	uint8_t level;
+	uint32_t context_id;
+	const rpc_identity_t *identity; /* once DONE: who the caller is */
+	void *principal;                /* once DONE: what on_auth made of the caller */
+	struct secctx *next;
+};
+
 struct assoc_call {
 	arena_t *arena;
 	uint32_t call_id;
@@ -301,6 +320,7 @@ struct assoc_call {
 	bool has_object;
 	guid_t object;
 	const struct pctx *ctx;
+	struct secctx *sec;  /* the security context the first fragment named; NULL = none */
 	buf_t stub;
 };
 
@@ -312,7 +332,8 @@ struct assoc {
 	char peer_addr[64];
 	char local_addr[64];
 	char sec_addr[8];
-	rpc_conn_info_t info;
+	rpc_conn_info_t info;      /* the connection; identity etc. of the bind's context */
+	rpc_conn_info_t call_info; /* what the running call sees: its own context's caller (one call at a time) */
 	uint16_t max_xmit; /* fragments we send */
 	uint16_t max_recv; /* fragments we accept (advertised) */
 	struct assoc_group *group;
@@ -322,14 +343,10 @@ struct assoc {
 	bool client_hdr_sign; /* the client set PFC_SUPPORT_HEADER_SIGN in its bind */
 	bool header_sign;     /* and we echoed it */
 	bool busy;            /* a call is out with a worker */
-	struct {
-		enum auth_state state;
-		const rpc_auth_provider_t *prov;
-		rpc_auth_ctx_t *ctx;
-		uint8_t type;
-		uint8_t level;
-		uint32_t context_id;
-	} auth;
+	struct secctx *secs;    /* security contexts, the bind's first; NULL = unauthenticated */
+	unsigned n_secs;
+	struct secctx sec_inline; /* the first lives inline; later ones in the arena */
+	struct secctx *pending; /* the context whose legs are in progress (one at a time) */
 	assoc_call_t *frag; /* request being reassembled (we never grant CONC_MPX, so one at most) */
 };
 
@@ -374,13 +391,12 @@ void assoc_call_free(assoc_call_t *call)
 	arena_free(ar); /* call itself lives in its arena */
 }
 
-/* drop_principal releases what on_auth attached to the connection. */
-static void drop_principal(assoc_t *a)
+/* drop_principal releases what on_auth attached to a context. */
+static void drop_principal(assoc_t *a, void *principal)
 {
-	if (a->info.principal && a->reg->hooks.principal_free) {
-		a->reg->hooks.principal_free(a->reg->hooks.arg, a->info.principal);
+	if (principal && a->reg->hooks.principal_free) {
+		a->reg->hooks.principal_free(a->reg->hooks.arg, principal);
 	}
-	a->info.principal = NULL;
 }
 
 void assoc_free(assoc_t *a)
@@ -389,10 +405,14 @@ void assoc_free(assoc_t *a)
 		return;
 	}
 	assoc_call_free(a->frag);
-	drop_principal(a);
-	if (a->auth.prov && a->auth.ctx) {
-		a->auth.prov->ctx_free(a->auth.ctx);
+	for (struct secctx *s = a->secs; s; s = s->next) {
+		drop_principal(a, s->principal);
+		s->principal = NULL;
+		if (s->prov && s->ctx) {
+			s->prov->ctx_free(s->ctx);
+		}
 	}
+	a->info.principal = NULL;
 	group_leave(a->reg, a->group);
 	arena_free(a->arena);
 	free(a);
@@ -598,60 +618,134 @@ static cerr_t negotiate_contexts(assoc_t *a, const rpc_pdu_t *p, bool allow_btfn
 /* ------------------------------------------------------------------ */
 /* authentication */
 
+/* sec_info describes the connection as the caller of context sc sees it:
+ * the connection's addresses with sc's package, level, identity and
+ * principal (NULL sc: an unauthenticated caller). */
+static void sec_info(const assoc_t *a, const struct secctx *sc, rpc_conn_info_t *out)
+{
+	*out = a->info;
+	out->auth_type = sc ? sc->type : RPC_AUTH_NONE;
+	out->auth_level = sc ? sc->level : RPC_AUTH_LEVEL_NONE;
+	out->identity = sc && sc->state == AUTH_DONE ? sc->identity : NULL;
+	out->principal = sc && sc->state == AUTH_DONE ? sc->principal : NULL;
+}
+
+static struct secctx *sec_find(const assoc_t *a, uint32_t context_id)
+{
+	for (struct secctx *sc = a->secs; sc; sc = sc->next) {
+		if (sc->context_id == context_id) {
+			return sc;
+		}
+	}
+	return NULL;
+}
+
+/* sec_start adds a context for trailer t with a new provider context; NULL
+ * when the provider cannot start one. The first is the bind's. */
+static struct secctx *sec_start(assoc_t *a, const rpc_auth_provider_t *prov, const rpc_auth_trailer_t *t)
+{
+	rpc_auth_ctx_t *ctx = NULL;
+	if (prov->ctx_new(prov->data, &ctx) != CERR_OK || !ctx) {
+		return NULL;
+	}
+	struct secctx *sc = a->n_secs == 0 ? &a->sec_inline : arena_alloc(a->arena, sizeof(*sc));
+	if (!sc) {
+		prov->ctx_free(ctx);
+		return NULL;
+	}
+	memset(sc, 0, sizeof(*sc));
+	if (prov->set_level) {
+		prov->set_level(ctx, t->auth_level);
+	}
+	sc->prov = prov;
+	sc->ctx = ctx;
+	sc->type = t->auth_type;
+	sc->level = t->auth_level;
+	sc->context_id = t->auth_context_id;
+	sc->state = AUTH_PENDING;
+	/* append, so the bind's stays first */
+	struct secctx **pp = &a->secs;
+	while (*pp) {
+		pp = &(*pp)->next;
+	}
+	*pp = sc;
+	a->n_secs++;
+	a->pending = sc;
+	return sc;
+}
+
 /* auth_complete runs when the provider reports a complete context: fill in
  * who the caller is and let the hook refuse (MS-RPCE 3.3.1.5.2: token
- * creation failing is reported like a bad checksum). */
-static cerr_t auth_complete(assoc_t *a)
+ * creation failing is reported like a bad checksum). on_auth runs for every
+ * context, each with its own caller. */
+static cerr_t auth_complete(assoc_t *a, struct secctx *sc)
 {
-	a->info.auth_type = a->auth.type;
-	a->info.auth_level = a->auth.level;
-	a->info.identity = a->auth.prov->identity(a->auth.ctx);
+	a->pending = NULL;
+	rpc_conn_info_t ci;
+	sec_info(a, sc, &ci);
+	ci.identity = sc->prov->identity(sc->ctx);
+	ci.principal = NULL;
 	cerr_t e = CERR_OK;
+	void *principal = NULL;
 	if (a->reg->hooks.on_auth) {
-		void *principal = NULL;
-		e = a->reg->hooks.on_auth(a->reg->hooks.arg, &a->info, CERR_OK, &principal);
-		if (e == CERR_OK) {
-			drop_principal(a);
-			a->info.principal = principal;
-		} else if (principal && a->reg->hooks.principal_free) {
-			a->reg->hooks.principal_free(a->reg->hooks.arg, principal);
+		e = a->reg->hooks.on_auth(a->reg->hooks.arg, &ci, CERR_OK, &principal);
+		if (e != CERR_OK) {
+			drop_principal(a, principal);
+			principal = NULL;
 		}
 	}
 	if (e != CERR_OK) {
 		log_info("rpc: %s:%u authenticated but refused: %s", a->peer_addr, a->info.peer_port,
 			 cerr_name(e));
-		a->auth.state = AUTH_FAILED;
-		a->info.identity = NULL;
+		sc->state = AUTH_FAILED;
 		return e;
 	}
-	a->auth.state = AUTH_DONE;
-	const rpc_identity_t *id = a->info.identity;
-	log_info("rpc: %s:%u authenticated %s\\%s (%s, level %u)", a->peer_addr, a->info.peer_port,
-		 id && id->domain ? id->domain : "", id && id->user ? id->user : "",
-		 a->auth.prov->name ? a->auth.prov->name : "?", a->auth.level);
+	sc->state = AUTH_DONE;
+	sc->identity = ci.identity;
+	sc->principal = principal;
+	if (sc == a->secs) {
+		/* the bind's context is the connection's */
+		a->info.auth_type = sc->type;
+		a->info.auth_level = sc->level;
+		a->info.identity = sc->identity;
+		a->info.principal = sc->principal;
+	}
+	const rpc_identity_t *id = sc->identity;
+	log_info("rpc: %s:%u authenticated %s\\%s (%s, level %u, auth_context_id %u%s)", a->peer_addr,
+		 a->info.peer_port, id && id->domain ? id->domain : "", id && id->user ? id->user : "",
+		 sc->prov->name ? sc->prov->name : "?", sc->level, sc->context_id,
+		 sc == a->secs ? "" : ", an added security context");
 	return CERR_OK;
 }
 
 /* auth_failed reports a failed leg to the hook (its answer changes nothing). */
-static void auth_failed(assoc_t *a, cerr_t status)
+static void auth_failed(assoc_t *a, struct secctx *sc, cerr_t status)
 {
-	a->auth.state = AUTH_FAILED;
+	sc->state = AUTH_FAILED;
+	if (a->pending == sc) {
+		a->pending = NULL;
+	}
 	log_info("rpc: %s:%u authentication failed: %s", a->peer_addr, a->info.peer_port, cerr_name(status));
 	if (a->reg->hooks.on_auth) {
 		/* which package failed and whom the caller claimed to be, for the
 		 * audit log (server.h) */
-		a->info.auth_type = a->auth.type;
-		a->info.auth_level = a->auth.level;
-		a->info.identity = a->auth.prov && a->auth.ctx ? a->auth.prov->identity(a->auth.ctx) : NULL;
-		(void)a->reg->hooks.on_auth(a->reg->hooks.arg, &a->info, status, NULL);
+		rpc_conn_info_t ci;
+		sec_info(a, sc, &ci);
+		ci.identity = sc->prov && sc->ctx ? sc->prov->identity(sc->ctx) : NULL;
+		(void)a->reg->hooks.on_auth(a->reg->hooks.arg, &ci, status, NULL);
 	}
-	a->info.identity = NULL;
 }
 
-static bool auth_fields_match(const assoc_t *a, const rpc_auth_trailer_t *t)
+static bool auth_fields_match(const struct secctx *sc, const rpc_auth_trailer_t *t)
 {
-	return t->auth_type == a->auth.type && t->auth_level == a->auth.level &&
-	       t->auth_context_id == a->auth.context_id;
+	return t->auth_type == sc->type && t->auth_level == sc->level && t->auth_context_id == sc->context_id;
+}
+
+/* primary_failed: the bind's own context failed; the connection is then of
+ * no use to anyone (every later PDU is refused, as before contexts were many). */
+static bool primary_failed(const assoc_t *a)
+{
+	return a->secs && a->secs->state == AUTH_FAILED;
 }
 
 /* ------------------------------------------------------------------ */
@@ -728,30 +822,21 @@ static cerr_t handle_bind(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *o
 				 t->auth_type);
 			return emit_bind_nak(a, out, call_id, RPC_NAK_AUTHENTICATION_TYPE_NOT_RECOGNIZED);
 		}
-		rpc_auth_ctx_t *ctx = NULL;
-		if (prov->ctx_new(prov->data, &ctx) != CERR_OK || !ctx) {
+		struct secctx *sc = sec_start(a, prov, t);
+		if (!sc) {
 			buf_free(&token);
 			return emit_bind_nak(a, out, call_id, RPC_NAK_TEMPORARY_CONGESTION);
 		}
-		if (prov->set_level) {
-			prov->set_level(ctx, t->auth_level);
-		}
-		a->auth.prov = prov;
-		a->auth.ctx = ctx;
-		a->auth.type = t->auth_type;
-		a->auth.level = t->auth_level;
-		a->auth.context_id = t->auth_context_id;
-		a->auth.state = AUTH_PENDING;
-		cerr_t e = prov->step(ctx, &t->auth_value, &token);
+		cerr_t e = prov->step(sc->ctx, &t->auth_value, &token);
 		if (e == CERR_OK) {
-			if (auth_complete(a) != CERR_OK) {
+			if (auth_complete(a, sc) != CERR_OK) {
 				buf_free(&token);
 				return emit_bind_nak(a, out, call_id, RPC_NAK_INVALID_CHECKSUM);
 			}
 		} else if (e != CERR_STATUS_MORE_PROCESSING_REQUIRED) {
 			/* Windows naks a bind whose token it cannot accept with
 			 * invalid_checksum (seen with unusable Kerberos tickets) */
-			auth_failed(a, e);
+			auth_failed(a, sc, e);
 			buf_free(&token);
 			return emit_bind_nak(a, out, call_id, RPC_NAK_INVALID_CHECKSUM);
 		}
@@ -759,9 +844,9 @@ static cerr_t handle_bind(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *o
 			buf_free(&token);
 			return emit_bind_nak(a, out, call_id, RPC_NAK_LOCAL_LIMIT_EXCEEDED);
 		}
-		oa.auth_type = a->auth.type;
-		oa.auth_level = a->auth.level;
-		oa.auth_context_id = a->auth.context_id;
+		oa.auth_type = sc->type;
+		oa.auth_level = sc->level;
+		oa.auth_context_id = sc->context_id;
 		oa.token = token.data;
 		oa.token_len = token.len;
 		with_auth = true;
@@ -805,22 +890,62 @@ static cerr_t handle_alter(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *
 	}
 
 	/* Authentication first decides whether this PDU is acceptable at all
-	 * (Samba dcesrv_auth_alter): a new or repeated security context is not
-	 * allowed once one is established, nor after an unauthenticated bind. */
+	 * (Samba dcesrv_auth_alter). The trailer's auth_context_id selects the
+	 * security context (MS-RPCE 3.2.3.1.4): a context in progress takes its
+	 * next leg; an established one may not start over; a new id starts a new
+	 * context next to the others, as Windows accepts from impacket's DCOM
+	 * client (rpcrt alter_ctx) and Samba does (dcesrv_process_ncacn_packet
+	 * keeps a list of auth states). Not after an unauthenticated bind: no
+	 * client needs it, and the connection would then mix callers. */
+	struct secctx *sc = NULL;
+	const rpc_auth_provider_t *new_prov = NULL;
 	if (p->has_auth) {
-		if (a->auth.state != AUTH_PENDING) {
+		const rpc_auth_trailer_t *t = &p->auth;
+		sc = sec_find(a, t->auth_context_id);
+		if (!a->secs) {
 			return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true,
 					   CERR_AUTH_FAILED);
 		}
-		if (p->auth.auth_type != a->auth.type) {
-			return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_SEC_PKG_ERROR, true,
-					   CERR_AUTH_FAILED);
+		if (sc) {
+			if (sc->state != AUTH_PENDING) {
+				return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true,
+						   CERR_AUTH_FAILED);
+			}
+			if (t->auth_type != sc->type) {
+				return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_SEC_PKG_ERROR, true,
+						   CERR_AUTH_FAILED);
+			}
+			if (t->auth_level != sc->level) {
+				return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true,
+						   CERR_AUTH_FAILED);
+			}
+		} else {
+			if (a->pending) {
+				/* one context's legs at a time */
+				return fault_close(a, out, call_id, 0,
+						   t->auth_type != a->pending->type ? CERR_NCA_S_FAULT_SEC_PKG_ERROR
+										   : CERR_NCA_S_FAULT_ACCESS_DENIED,
+						   true, CERR_AUTH_FAILED);
+			}
+			if (primary_failed(a) || t->auth_level < RPC_AUTH_LEVEL_CONNECT ||
+			    t->auth_level > RPC_AUTH_LEVEL_PKT_PRIVACY) {
+				return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true,
+						   CERR_AUTH_FAILED);
+			}
+			if (a->n_secs >= RPC_MAX_SEC_CTX_PER_CONN) {
+				/* MS-RPCE 3.3.1.5.4: past the server's limit, "an rpc_fault
+				 * packet with the RPC_S_PROTOCOL_ERROR error code" */
+				log_info("rpc: %s:%u asked for security context %u; the limit is %u per connection",
+					 a->peer_addr, a->info.peer_port, a->n_secs + 1, RPC_MAX_SEC_CTX_PER_CONN);
+				return fault_close(a, out, call_id, 0, CERR_NCA_S_PROTO_ERROR, true, CERR_LIMIT);
+			}
+			new_prov = find_provider(a->reg, t->auth_type);
+			if (!new_prov) {
+				return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true,
+						   CERR_AUTH_FAILED);
+			}
 		}
-		if (!auth_fields_match(a, &p->auth)) {
-			return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true,
-					   CERR_AUTH_FAILED);
-		}
-	} else if (a->auth.state == AUTH_PENDING || a->auth.state == AUTH_FAILED) {
+	} else if (a->pending || primary_failed(a)) {
 		return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true, CERR_AUTH_FAILED);
 	}
 
@@ -842,15 +967,26 @@ static cerr_t handle_alter(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *
 	if (p->has_auth) {
 		/* SPNEGO/Kerberos legs (MS-RPCE 3.3.1.5.2.1); impacket re-uses the
 		 * bind's call_id here, which C706 does not forbid: accepted. */
-		cerr_t e = a->auth.prov->step(a->auth.ctx, &p->auth.auth_value, &token);
+		if (!sc) {
+			sc = sec_start(a, new_prov, &p->auth);
+			if (!sc) {
+				buf_free(&token);
+				return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_REMOTE_NO_MEMORY, true,
+						   CERR_NOMEM);
+			}
+			log_debug("rpc: %s:%u starts security context %u (auth_context_id %u, %s, level %u)",
+				  a->peer_addr, a->info.peer_port, a->n_secs, sc->context_id,
+				  new_prov->name ? new_prov->name : "?", sc->level);
+		}
+		cerr_t e = sc->prov->step(sc->ctx, &p->auth.auth_value, &token);
 		if (e == CERR_OK) {
-			if (auth_complete(a) != CERR_OK) {
+			if (auth_complete(a, sc) != CERR_OK) {
 				buf_free(&token);
 				return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true,
 						   CERR_AUTH_FAILED);
 			}
 		} else if (e != CERR_STATUS_MORE_PROCESSING_REQUIRED) {
-			auth_failed(a, e);
+			auth_failed(a, sc, e);
 			buf_free(&token);
 			/* Samba dcesrv_alter_done: a rejected token is a sec_pkg_error fault */
 			return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_SEC_PKG_ERROR, true,
@@ -861,9 +997,9 @@ static cerr_t handle_alter(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *
 			return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_REMOTE_NO_MEMORY, true,
 					   CERR_NOMEM);
 		}
-		oa.auth_type = a->auth.type;
-		oa.auth_level = a->auth.level;
-		oa.auth_context_id = a->auth.context_id;
+		oa.auth_type = sc->type;
+		oa.auth_level = sc->level;
+		oa.auth_context_id = sc->context_id;
 		oa.token = token.data;
 		oa.token_len = token.len;
 		with_auth = true;
@@ -890,22 +1026,24 @@ static cerr_t handle_alter(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *
 static cerr_t handle_auth3(assoc_t *a, const rpc_pdu_t *p, buf_t *out)
 {
 	uint32_t call_id = p->hdr.call_id;
-	if (a->state != ST_BOUND || a->auth.state == AUTH_NONE || a->auth.state == AUTH_DONE) {
+	struct secctx *sc = a->pending;
+	if (a->state == ST_BOUND && !sc && primary_failed(a)) {
+		return CERR_OK;
+	}
+	if (a->state != ST_BOUND || !sc) {
 		/* Samba dcesrv_auth3: no auth in progress is a protocol error */
 		return fault_close(a, out, call_id, 0, CERR_NCA_S_PROTO_ERROR, true, CERR_PROTOCOL);
 	}
-	if (a->auth.state == AUTH_FAILED) {
-		return CERR_OK;
-	}
 	/* AUTH3 never gets a reply (MS-RPCE 3.3.1.5.2.2): failures mark the
-	 * connection, and the first request is faulted with access denied. */
-	if (!p->has_auth || !auth_fields_match(a, &p->auth)) {
-		auth_failed(a, CERR_AUTH_FAILED);
+	 * context, and the first request naming it is faulted with access denied.
+	 * It finishes the context in progress, whose fields it must repeat. */
+	if (!p->has_auth || !auth_fields_match(sc, &p->auth)) {
+		auth_failed(a, sc, CERR_AUTH_FAILED);
 		return CERR_OK;
 	}
 	buf_t token;
 	buf_init(&token, RPC_FRAG_MAX);
-	cerr_t e = a->auth.prov->step(a->auth.ctx, &p->auth.auth_value, &token);
+	cerr_t e = sc->prov->step(sc->ctx, &p->auth.auth_value, &token);
 	if (e == CERR_OK && token.len != 0) {
 		/* a mechanism that still wants to talk cannot finish in auth3 (Samba dcesrv_auth_complete) */
 		e = CERR_RPC_S_SEC_PKG_ERROR;
@@ -914,53 +1052,84 @@ static cerr_t handle_auth3(assoc_t *a, const rpc_pdu_t *p, buf_t *out)
 	}
 	buf_free(&token);
 	if (e != CERR_OK) {
-		auth_failed(a, e);
+		auth_failed(a, sc, e);
 		return CERR_OK;
 	}
-	(void)auth_complete(a); /* a refusal leaves AUTH_FAILED; the first request faults */
+	(void)auth_complete(a, sc); /* a refusal leaves AUTH_FAILED; the first request faults */
 	return CERR_OK;
 }
 
 /* ------------------------------------------------------------------ */
 /* requests */
 
-/* check_request_auth verifies (and unseals in place) one request fragment.
- * Returns CERR_OK or the fault status to send before closing. Samba's
- * dcesrv_auth_pkt_pull faults every failure here with access denied and
- * without DID_NOT_EXECUTE, then disconnects; so do we. */
-static cerr_t check_request_auth(assoc_t *a, rpc_pdu_t *p, uint8_t *pdu, size_t len)
+/* request_sec picks the security context a request names (MS-RPCE
+ * 3.2.3.1.4: the sec_trailer's auth_context_id selects it); *out NULL is an
+ * unauthenticated call. Returns CERR_OK or the fault status to send before
+ * closing: a context never built is access denied (as a trailer whose fields
+ * do not match), one still being built a protocol error. */
+static cerr_t request_sec(const assoc_t *a, const rpc_pdu_t *p, struct secctx **out)
 {
-	switch (a->auth.state) {
-	case AUTH_NONE:
+	*out = NULL;
+	if (!a->secs) {
 		return p->has_auth ? CERR_NCA_S_FAULT_ACCESS_DENIED : CERR_OK;
-	case AUTH_PENDING:
-		return CERR_NCA_S_PROTO_ERROR;
-	case AUTH_FAILED:
-		return CERR_NCA_S_FAULT_ACCESS_DENIED;
-	case AUTH_DONE:
-		break;
 	}
-	if (a->auth.level == RPC_AUTH_LEVEL_CONNECT) {
+	struct secctx *sc;
+	if (p->has_auth) {
+		sc = sec_find(a, p->auth.auth_context_id);
+		if (!sc) {
+			log_info("rpc: %s:%u request call_id=%u names security context %u, which this connection "
+				 "does not have", a->peer_addr, a->info.peer_port, p->hdr.call_id,
+				 p->auth.auth_context_id);
+			return CERR_NCA_S_FAULT_ACCESS_DENIED;
+		}
+	} else if (a->n_secs == 1) {
+		/* MS-RPCE 3.3.1.5.4: with one context at CONNECT the client may
+		 * leave the trailer out (check_request_auth refuses it otherwise) */
+		sc = a->secs;
+	} else {
+		/* MS-RPCE 3.3.1.5.4: "A client MUST send authentication information
+		 * for all request PDUs if ... there is more than one security context" */
+		return CERR_NCA_S_FAULT_ACCESS_DENIED;
+	}
+	if (sc->state == AUTH_PENDING) {
+		return CERR_NCA_S_PROTO_ERROR;
+	}
+	if (sc->state != AUTH_DONE) {
+		return CERR_NCA_S_FAULT_ACCESS_DENIED;
+	}
+	*out = sc;
+	return CERR_OK;
+}
+
+/* check_request_auth verifies (and unseals in place) one request fragment
+ * with context sc (NULL: an unauthenticated call). Returns CERR_OK or the
+ * fault status to send before closing. Samba's dcesrv_auth_pkt_pull faults
+ * every failure here with access denied and without DID_NOT_EXECUTE, then
+ * disconnects; so do we. */
+static cerr_t check_request_auth(assoc_t *a, struct secctx *sc, rpc_pdu_t *p, uint8_t *pdu, size_t len)
+{
+	if (!sc) {
+		return p->has_auth ? CERR_NCA_S_FAULT_ACCESS_DENIED : CERR_OK;
+	}
+	if (sc->level == RPC_AUTH_LEVEL_CONNECT) {
 		/* CONNECT: no verifier is required; one that is present is not
 		 * checked (MS-RPCE 3.3.1.5.2.2, as Samba), but its fields must match */
-		if (p->has_auth && !auth_fields_match(a, &p->auth)) {
+		if (p->has_auth && !auth_fields_match(sc, &p->auth)) {
 			return CERR_NCA_S_FAULT_ACCESS_DENIED;
 		}
 		return CERR_OK;
 	}
-	if (!p->has_auth || !auth_fields_match(a, &p->auth)) {
+	if (!p->has_auth || !auth_fields_match(sc, &p->auth)) {
 		return CERR_NCA_S_FAULT_ACCESS_DENIED;
 	}
-	size_t sig = a->auth.prov->sig_len(a->auth.ctx);
-	if (cur_len(&p->auth.auth_value) == 0 || cur_len(&p->auth.auth_value) > sig ||
-	    p->trailer_offset < p->stub_offset ||
-	    p->trailer_offset + RPC_SEC_TRAILER_LEN + cur_len(&p->auth.auth_value) != len) {
+	size_t sig = sc->prov->sig_len(sc->ctx);
+	if (cur_len(&p->auth.auth_value) != sig || p->trailer_offset < p->stub_offset ||
+	    p->trailer_offset + RPC_SEC_TRAILER_LEN + sig != len) {
 		return CERR_NCA_S_FAULT_ACCESS_DENIED;
 	}
-	bool seal = a->auth.level == RPC_AUTH_LEVEL_PKT_PRIVACY;
-	cerr_t e = a->auth.prov->unprotect(a->auth.ctx, pdu, len, p->stub_offset,
-					   p->trailer_offset - p->stub_offset,
-					   p->trailer_offset + RPC_SEC_TRAILER_LEN, seal, a->header_sign);
+	bool seal = sc->level == RPC_AUTH_LEVEL_PKT_PRIVACY;
+	cerr_t e = sc->prov->unprotect(sc->ctx, pdu, len, p->stub_offset, p->trailer_offset - p->stub_offset,
+				       p->trailer_offset + RPC_SEC_TRAILER_LEN, seal, a->header_sign);
 	if (e != CERR_OK) {
 		log_info("rpc: %s:%u request call_id=%u failed verification: %s", a->peer_addr,
 			 a->info.peer_port, p->hdr.call_id, cerr_name(e));
@@ -1095,14 +1264,22 @@ static cerr_t handle_request(assoc_t *a, rpc_pdu_t *p, uint8_t *pdu, size_t len,
 			if (!(hd->pfc_flags & RPC_PFC_LAST_FRAG)) {
 				return fault_close(a, out, call_id, ctx_id, CERR_NCA_S_UNK_IF, true, CERR_PROTOCOL);
 			}
-			cerr_t ae = check_request_auth(a, p, pdu, len);
+			struct secctx *sc = NULL;
+			cerr_t ae = request_sec(a, p, &sc);
+			if (ae == CERR_OK) {
+				ae = check_request_auth(a, sc, p, pdu, len);
+			}
 			if (ae != CERR_OK) {
 				return fault_close(a, out, call_id, ctx_id, ae, false, CERR_AUTH_FAILED);
 			}
 			emit_fault(out, call_id, ctx_id, CERR_NCA_S_UNK_IF, true);
 			return CERR_OK;
 		}
-		cerr_t ae = check_request_auth(a, p, pdu, len);
+		struct secctx *sc = NULL;
+		cerr_t ae = request_sec(a, p, &sc);
+		if (ae == CERR_OK) {
+			ae = check_request_auth(a, sc, p, pdu, len);
+		}
 		if (ae != CERR_OK) {
 			return fault_close(a, out, call_id, ctx_id, ae, false, CERR_AUTH_FAILED);
 		}
@@ -1125,6 +1302,7 @@ static cerr_t handle_request(assoc_t *a, rpc_pdu_t *p, uint8_t *pdu, size_t len,
 		call->has_object = p->u.request.has_object;
 		call->object = p->u.request.object;
 		call->ctx = ctx;
+		call->sec = sc;
 		buf_init(&call->stub, a->reg->cfg.max_stub);
 		a->frag = call;
 	} else {
@@ -1142,7 +1320,9 @@ static cerr_t handle_request(assoc_t *a, rpc_pdu_t *p, uint8_t *pdu, size_t len,
 			return fault_close(a, out, call_id, call->ctx_id, CERR_NCA_S_PROTO_ERROR, false,
 					   CERR_PROTOCOL);
 		}
-		cerr_t ae = check_request_auth(a, p, pdu, len);
+		/* later fragments are checked with the first one's context (as
+		 * Samba's dcesrv_auth_pkt_pull) */
+		cerr_t ae = check_request_auth(a, call->sec, p, pdu, len);
 		if (ae != CERR_OK) {
 			return fault_close(a, out, call_id, ctx_id, ae, false, CERR_AUTH_FAILED);
 		}
@@ -1172,10 +1352,10 @@ static cerr_t handle_request(assoc_t *a, rpc_pdu_t *p, uint8_t *pdu, size_t len,
 		assoc_call_free(call);
 		return CERR_OK;
 	}
-	if (a->info.auth_level < iface->min_auth_level) {
-		log_info("rpc: %s:%u %s needs auth level %u, connection has %u", a->peer_addr,
-			 a->info.peer_port, iface->name ? iface->name : "?", iface->min_auth_level,
-			 a->info.auth_level);
+	uint8_t level = call->sec ? call->sec->level : RPC_AUTH_LEVEL_NONE;
+	if (level < iface->min_auth_level) {
+		log_info("rpc: %s:%u %s needs auth level %u, the call has %u", a->peer_addr,
+			 a->info.peer_port, iface->name ? iface->name : "?", iface->min_auth_level, level);
 		emit_fault(out, call->call_id, call->ctx_id, CERR_NCA_S_FAULT_ACCESS_DENIED, true);
 		assoc_call_free(call);
 		return CERR_OK;
@@ -1322,8 +1502,10 @@ static cerr_t map_handler_error(cerr_t e)
 static cerr_t emit_response(assoc_t *a, const assoc_call_t *call, const uint8_t *stub, size_t stub_len,
 			    buf_t *out)
 {
-	bool protect = a->auth.state == AUTH_DONE && a->auth.level >= RPC_AUTH_LEVEL_CALL;
-	size_t sig = protect ? a->auth.prov->sig_len(a->auth.ctx) : 0;
+	/* the response goes out under the context the request came in with */
+	const struct secctx *sc = call->sec;
+	bool protect = sc && sc->state == AUTH_DONE && sc->level >= RPC_AUTH_LEVEL_CALL;
+	size_t sig = protect ? sc->prov->sig_len(sc->ctx) : 0;
 	size_t overhead = RESP_HDR_LEN + (protect ? RPC_SEC_TRAILER_LEN + sig : 0);
 	if (a->max_xmit <= overhead + 16) {
 		return CERR_INTERNAL;
@@ -1331,11 +1513,11 @@ static cerr_t emit_response(assoc_t *a, const assoc_call_t *call, const uint8_t 
 	/* chunks are multiples of 16 so only the last fragment needs auth padding */
 	size_t chunk_max = (a->max_xmit - overhead) & ~(size_t)15;
 	rpc_out_auth_t oa = {
-		.auth_type = a->auth.type,
-		.auth_level = a->auth.level,
-		.auth_context_id = a->auth.context_id,
+		.auth_type = protect ? sc->type : RPC_AUTH_NONE,
+		.auth_level = protect ? sc->level : RPC_AUTH_LEVEL_NONE,
+		.auth_context_id = protect ? sc->context_id : 0,
 	};
-	bool seal = a->auth.level == RPC_AUTH_LEVEL_PKT_PRIVACY;
+	bool seal = protect && sc->level == RPC_AUTH_LEVEL_PKT_PRIVACY;
 	size_t off = 0;
 	do {
 		size_t n = stub_len - off;
@@ -1360,7 +1542,7 @@ static cerr_t emit_response(assoc_t *a, const assoc_call_t *call, const uint8_t 
 			return e != CERR_OK ? e : CERR_NOMEM;
 		}
 		if (protect) {
-			e = a->auth.prov->protect(a->auth.ctx, out->data + lay.pdu_offset, lay.pdu_length,
+			e = sc->prov->protect(sc->ctx, out->data + lay.pdu_offset, lay.pdu_length,
 						  lay.stub_offset, lay.stub_length, lay.verifier_offset, seal,
 						  a->header_sign);
 			if (e != CERR_OK) {
@@ -1393,7 +1575,8 @@ cerr_t assoc_execute_call(assoc_t *a, assoc_call_t *call, buf_t *out)
 	rpc_call_t rc;
 	memset(&rc, 0, sizeof(rc));
 	rc.arena = call->arena;
-	rc.conn = &a->info;
+	sec_info(a, call->sec, &a->call_info);
+	rc.conn = &a->call_info;
 	rc.opnum = call->opnum;
 	rc.has_object = call->has_object;
 	rc.object = call->object;

@@ -44,6 +44,21 @@
 #error "RPC_MAX_TRANSFER_PER_CTX cannot exceed 255 (u8 on the wire)"
 #endif
 
+/* Security contexts on one connection, keyed by the sec_trailer's
+ * auth_context_id (MS-RPCE 3.2.3.1.4 "Table of Security Contexts"). A client
+ * builds at most 2,000 and a server MAY enforce a lower limit, answering a
+ * context past it with a fault RPC_S_PROTOCOL_ERROR (MS-RPCE 3.3.1.5.4).
+ * Windows clients use one or two; impacket's DCOM client opens a new one each
+ * time it switches interface on an object connection (rpcrt alter_ctx), and
+ * never releases the old. Each holds a provider context (NTLM keys and
+ * sequence numbers, or a GSS context), so 16 bounds what a peer can pin. */
+#ifndef RPC_MAX_SEC_CTX_PER_CONN
+#define RPC_MAX_SEC_CTX_PER_CONN 16u
+#endif
+#if RPC_MAX_SEC_CTX_PER_CONN < 1 || RPC_MAX_SEC_CTX_PER_CONN > 2000
+#error "RPC_MAX_SEC_CTX_PER_CONN must be 1..2000 (MS-RPCE 3.3.1.5.4)"
+#endif
+
 /* Results in one bind_ack (u8 on the wire); a server answers one per context. */
 #define RPC_MAX_RESULTS_PER_ACK RPC_MAX_CTX_PER_BIND
 

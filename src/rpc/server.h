@@ -36,7 +36,10 @@ enum rpc_listen_role { RPC_LISTEN_EPM = 1, RPC_LISTEN_DYNAMIC = 2 };
  * caller (rpc_identity_t.failed set), or NULL. On success the hook may set
  * *out_principal (an access token, say): the connection keeps it as
  * conn->principal for its calls and hands it to principal_free when it closes
- * (or when on_auth refused the caller after setting it). out_principal is NULL
+ * (or when on_auth refused the caller after setting it). A connection may
+ * build several security contexts (alter_context with a new auth_context_id):
+ * on_auth runs for each, and each call's conn (identity, level, principal)
+ * is that of the context the request named. out_principal is NULL
  * on failures. on_auth runs on the I/O thread, before any call of the
  * connection; principal_free may run on any thread. */
 typedef struct rpc_server_hooks {

@@ -3,7 +3,9 @@
  * NDR64 only, bind-time features, bad version, groups, fragment sizes),
  * request dispatch, faults, reassembly and response fragmentation, limits,
  * garbage input, and the auth plumbing through a fake provider (an XOR "seal"
- * and a checksum "signature"). */
+ * and a checksum "signature"), including several security contexts on one
+ * connection (alter_context with a new auth_context_id, as impacket's DCOM
+ * client sends it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,11 +112,12 @@ struct rpc_auth_ctx {
 };
 
 static int ctx_frees;
+static int ctx_news; /* the first context of a fixture is alice's, later ones bob's */
 
 static cerr_t fake_ctx_new(void *data, rpc_auth_ctx_t **out)
 {
 	*out = calloc(1, sizeof(**out));
-	(*out)->id.user = "alice";
+	(*out)->id.user = ctx_news++ == 0 ? "alice" : "bob";
 	(*out)->id.domain = "TEST";
 	(*out)->id.package = "Fake";
 	return CERR_OK;
@@ -257,6 +260,9 @@ typedef struct fixture {
 	struct rpc_auth_ctx client; /* client half of the fake context */
 	uint8_t level;
 	uint32_t ctx_id_auth;
+	struct rpc_auth_ctx client2; /* client half of a second security context */
+	uint8_t level2;
+	uint32_t verify_ctx_id; /* responses with this auth_context_id verify with client2 */
 } fixture_t;
 
 static fixture_t *fx_new(size_t max_stub)
@@ -285,6 +291,7 @@ static fixture_t *fx_new(size_t max_stub)
 	hook_out_was_null = false;
 	principals_freed = 0;
 	calls_run = 0;
+	ctx_news = 0;
 	return f;
 }
 
@@ -322,10 +329,13 @@ static void feed(fixture_t *f)
 		rpc_pdu_t *p = &f->p[f->n];
 		assert_int_equal(rpc_pdu_decode(f->ar, f->out.data + off, fl, p), CERR_OK);
 		if (p->hdr.ptype == RPC_PTYPE_RESPONSE && p->has_auth) {
-			assert_int_equal(fake_unprotect(&f->client, f->out.data + off, fl, p->stub_offset,
+			bool second = f->verify_ctx_id && p->auth.auth_context_id == f->verify_ctx_id;
+			struct rpc_auth_ctx *cl = second ? &f->client2 : &f->client;
+			uint8_t lvl = second ? f->level2 : f->level;
+			assert_int_equal(fake_unprotect(cl, f->out.data + off, fl, p->stub_offset,
 							p->trailer_offset - p->stub_offset,
 							p->trailer_offset + RPC_SEC_TRAILER_LEN,
-							f->level == RPC_AUTH_LEVEL_PKT_PRIVACY, f->client.last_header_sign),
+							lvl == RPC_AUTH_LEVEL_PKT_PRIVACY, cl->last_header_sign),
 					 CERR_OK);
 		}
 		f->n++;
@@ -336,16 +346,23 @@ static void feed(fixture_t *f)
 static rpc_syntax_t ndr20(void) { return (rpc_syntax_t){.uuid = RPC_NDR20_UUID, .version = RPC_NDR20_VERSION}; }
 static rpc_syntax_t ndr64(void) { return (rpc_syntax_t){.uuid = RPC_NDR64_UUID, .version = RPC_NDR64_VERSION}; }
 
+static void put_bind_auth(fixture_t *f, uint8_t ptype, uint32_t call_id, uint8_t flags, uint16_t max_xmit,
+			  uint16_t max_recv, uint32_t group, const rpc_ctx_elem_t *ctx, uint8_t n,
+			  const char *token, uint8_t level, uint32_t auth_ctx_id)
+{
+	rpc_hdr_t h;
+	rpc_pdu_init_hdr(&h, ptype, RPC_PFC_FIRST_FRAG | RPC_PFC_LAST_FRAG | flags, call_id);
+	rpc_out_auth_t oa = {.auth_type = RPC_AUTH_WINNT, .auth_level = level, .auth_context_id = auth_ctx_id,
+			     .token = (const uint8_t *)token, .token_len = token ? strlen(token) : 0};
+	assert_int_equal(rpc_pdu_encode_bind(&f->in, &h, max_xmit, max_recv, group, ctx, n, token ? &oa : NULL),
+			 CERR_OK);
+}
+
 static void put_bind(fixture_t *f, uint8_t ptype, uint32_t call_id, uint8_t flags, uint16_t max_xmit,
 		     uint16_t max_recv, uint32_t group, const rpc_ctx_elem_t *ctx, uint8_t n,
 		     const char *token, uint8_t level)
 {
-	rpc_hdr_t h;
-	rpc_pdu_init_hdr(&h, ptype, RPC_PFC_FIRST_FRAG | RPC_PFC_LAST_FRAG | flags, call_id);
-	rpc_out_auth_t oa = {.auth_type = RPC_AUTH_WINNT, .auth_level = level, .auth_context_id = 0x1234,
-			     .token = (const uint8_t *)token, .token_len = token ? strlen(token) : 0};
-	assert_int_equal(rpc_pdu_encode_bind(&f->in, &h, max_xmit, max_recv, group, ctx, n, token ? &oa : NULL),
-			 CERR_OK);
+	put_bind_auth(f, ptype, call_id, flags, max_xmit, max_recv, group, ctx, n, token, level, 0x1234);
 }
 
 /* bind_test binds ctx 0 to the test interface (NDR 2.0), optionally with a token */
@@ -369,22 +386,28 @@ static void put_auth3(fixture_t *f, const char *token, uint8_t level, uint32_t c
 
 /* put_request appends one request fragment; with level >= CALL it is
  * protected with the client half of the fake context. */
-static void put_request(fixture_t *f, uint32_t call_id, uint8_t flags, uint16_t ctx_id, uint16_t opnum,
-			const void *stub, size_t n, uint32_t alloc_hint, uint8_t level)
+static void put_request_auth(fixture_t *f, uint32_t call_id, uint8_t flags, uint16_t ctx_id, uint16_t opnum,
+			     const void *stub, size_t n, uint32_t alloc_hint, uint8_t level, uint32_t auth_ctx_id,
+			     struct rpc_auth_ctx *client)
 {
 	rpc_hdr_t h;
 	rpc_pdu_init_hdr(&h, RPC_PTYPE_REQUEST, flags, call_id);
-	rpc_out_auth_t oa = {.auth_type = RPC_AUTH_WINNT, .auth_level = level, .auth_context_id = 0x1234};
+	rpc_out_auth_t oa = {.auth_type = RPC_AUTH_WINNT, .auth_level = level, .auth_context_id = auth_ctx_id};
 	bool with = level >= RPC_AUTH_LEVEL_CALL;
 	rpc_frag_layout_t lay;
 	assert_int_equal(rpc_pdu_encode_request_frag(&f->in, &h, alloc_hint, ctx_id, opnum, NULL, stub, n,
 						     with ? &oa : NULL, 16, &lay),
 			 CERR_OK);
 	if (with) {
-		fake_protect(&f->client, f->in.data + lay.pdu_offset, lay.pdu_length, lay.stub_offset,
-			     lay.stub_length, lay.verifier_offset, level == RPC_AUTH_LEVEL_PKT_PRIVACY,
-			     f->client.last_header_sign);
+		fake_protect(client, f->in.data + lay.pdu_offset, lay.pdu_length, lay.stub_offset, lay.stub_length,
+			     lay.verifier_offset, level == RPC_AUTH_LEVEL_PKT_PRIVACY, client->last_header_sign);
 	}
+}
+
+static void put_request(fixture_t *f, uint32_t call_id, uint8_t flags, uint16_t ctx_id, uint16_t opnum,
+			const void *stub, size_t n, uint32_t alloc_hint, uint8_t level)
+{
+	put_request_auth(f, call_id, flags, ctx_id, opnum, stub, n, alloc_hint, level, 0x1234, &f->client);
 }
 
 static void request(fixture_t *f, uint32_t call_id, uint16_t ctx_id, uint16_t opnum, const void *stub, size_t n)
@@ -1271,6 +1294,215 @@ static void test_auth_alter_leg(void **state)
 	fx_free(f);
 }
 
+/* alter_ctx2 adds presentation context pctx for iface under a new security
+ * context auth_ctx_id at level: NTLM-shaped (alter_context NEG ->
+ * alter_context_resp CHAL -> auth3), as impacket's rpcrt alter_ctx does. */
+static void alter_ctx2(fixture_t *f, uint32_t call_id, uint16_t pctx, const guid_t *iface, uint32_t vers,
+		       uint8_t level, uint32_t auth_ctx_id)
+{
+	rpc_syntax_t t = ndr20();
+	rpc_ctx_elem_t ce = {.ctx_id = pctx, .abstract = {*iface, vers}, .n_transfer = 1, .transfer = &t};
+	put_bind_auth(f, RPC_PTYPE_ALTER_CONTEXT, call_id, 0, 4280, 4280, 0, &ce, 1, "NEG", level, auth_ctx_id);
+	feed(f);
+	assert_int_equal(f->rc, CERR_OK);
+	assert_int_equal(f->n, 1);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_ALTER_CONTEXT_RESP);
+	assert_int_equal(f->p[0].u.bind_ack.results[0].result, RPC_CTX_ACCEPT);
+	assert_true(f->p[0].has_auth);
+	assert_int_equal(f->p[0].auth.auth_context_id, auth_ctx_id);
+	assert_int_equal(f->p[0].auth.auth_level, level);
+	assert_true(cur_equal(&f->p[0].auth.auth_value, "CHAL", 4));
+	put_auth3(f, "AUTH-OK", level, auth_ctx_id);
+	feed(f);
+	assert_int_equal(f->rc, CERR_OK);
+	assert_int_equal(f->n, 0);
+	f->level2 = level;
+	f->verify_ctx_id = auth_ctx_id;
+}
+
+static void test_auth_second_context(void **state)
+{
+	/* bind + auth3 at integrity (alice, id 0x1234), then an alter_context
+	 * that starts a second context (bob, id 0x5678) at privacy on a new
+	 * presentation context: both stay usable, each call runs as its own
+	 * context's caller and is answered under that context */
+	fixture_t *f = fx_new(0);
+	ctx_frees = 0;
+	auth_connect(f, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0);
+	request(f, 2, 0, 0, "one", 3);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	assert_string_equal(last_conn->identity->user, "alice");
+
+	alter_ctx2(f, 3, 1, &PRIV_UUID, 0, RPC_AUTH_LEVEL_PKT_PRIVACY, 0x5678);
+	assert_int_equal(hook_calls, 2); /* on_auth for each context */
+	assert_int_equal(hook_status, CERR_OK);
+	/* the connection's own identity stays the bind's */
+	assert_string_equal(assoc_conn_info(f->a)->identity->user, "alice");
+
+	/* the private interface through the sealed second context */
+	put_request_auth(f, 4, 3, 1, 0, "sealed", 6, 6, RPC_AUTH_LEVEL_PKT_PRIVACY, 0x5678, &f->client2);
+	feed(f);
+	assert_int_equal(f->rc, CERR_OK);
+	assert_int_equal(f->n, 1);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	assert_int_equal(f->p[0].auth.auth_context_id, 0x5678);
+	assert_int_equal(f->p[0].auth.auth_level, RPC_AUTH_LEVEL_PKT_PRIVACY);
+	assert_true(cur_equal(&f->p[0].u.response.stub, "sealed", 6));
+	assert_string_equal(last_conn->identity->user, "bob");
+	assert_int_equal(last_conn->auth_level, RPC_AUTH_LEVEL_PKT_PRIVACY);
+	assert_ptr_equal(last_conn->principal, &principal_token);
+
+	/* the first context goes on with its own sequence numbers; the private
+	 * interface through it is still below its level */
+	request(f, 5, 0, 0, "two", 3);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	assert_int_equal(f->p[0].auth.auth_context_id, 0x1234);
+	assert_string_equal(last_conn->identity->user, "alice");
+	assert_int_equal(last_conn->auth_level, RPC_AUTH_LEVEL_PKT_INTEGRITY);
+	request(f, 6, 1, 0, "p", 1);
+	assert_fault(f, 6, 1, CERR_NCA_S_FAULT_ACCESS_DENIED, true);
+
+	/* the test interface through the second context (any pctx, any context) */
+	put_request_auth(f, 7, 3, 0, 0, "x", 1, 1, RPC_AUTH_LEVEL_PKT_PRIVACY, 0x5678, &f->client2);
+	feed(f);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	assert_string_equal(last_conn->identity->user, "bob");
+
+	/* with two contexts a request must say which (MS-RPCE 3.3.1.5.4) */
+	put_request(f, 8, 3, 0, 0, "abc", 3, 3, RPC_AUTH_LEVEL_NONE);
+	feed(f);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 8, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, false);
+	fx_free(f);
+	assert_int_equal(ctx_frees, 2);
+	assert_int_equal(principals_freed, 2);
+}
+
+static void test_auth_context_ids(void **state)
+{
+	/* a request naming a security context the connection never built:
+	 * access denied, closed (as a mismatched trailer) */
+	fixture_t *f = fx_new(0);
+	auth_connect(f, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0);
+	put_request_auth(f, 3, 3, 0, 0, "abc", 3, 3, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x7777, &f->client);
+	feed(f);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 3, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, false);
+	assert_int_equal(calls_run, 0);
+	fx_free(f);
+
+	/* the second context's level must be what its trailer says */
+	f = fx_new(0);
+	auth_connect(f, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0);
+	alter_ctx2(f, 3, 1, &TEST_UUID, 1, RPC_AUTH_LEVEL_PKT_PRIVACY, 0x5678);
+	put_request_auth(f, 4, 3, 1, 0, "abc", 3, 3, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x5678, &f->client2);
+	feed(f);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 4, 1, CERR_NCA_S_FAULT_ACCESS_DENIED, false);
+	fx_free(f);
+
+	/* a request naming the second context between its alter and its auth3:
+	 * protocol error, as for the bind's */
+	f = fx_new(0);
+	auth_connect(f, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0);
+	rpc_syntax_t t = ndr20();
+	rpc_ctx_elem_t ce = {.ctx_id = 1, .abstract = {TEST_UUID, 1}, .n_transfer = 1, .transfer = &t};
+	put_bind_auth(f, RPC_PTYPE_ALTER_CONTEXT, 3, 0, 4280, 4280, 0, &ce, 1, "NEG", RPC_AUTH_LEVEL_PKT_INTEGRITY,
+		      0x5678);
+	feed(f);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_ALTER_CONTEXT_RESP);
+	/* the first context still works meanwhile */
+	request(f, 4, 0, 0, "ok", 2);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	/* a third context may not start while the second is in progress */
+	rpc_ctx_elem_t ce2 = {.ctx_id = 2, .abstract = {TEST_UUID, 1}, .n_transfer = 1, .transfer = &t};
+	put_bind_auth(f, RPC_PTYPE_ALTER_CONTEXT, 5, 0, 4280, 4280, 0, &ce2, 1, "NEG",
+		      RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x9abc);
+	feed(f);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 5, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true);
+	fx_free(f);
+
+	f = fx_new(0);
+	auth_connect(f, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0);
+	put_bind_auth(f, RPC_PTYPE_ALTER_CONTEXT, 3, 0, 4280, 4280, 0, &ce, 1, "NEG", RPC_AUTH_LEVEL_PKT_INTEGRITY,
+		      0x5678);
+	feed(f);
+	put_request_auth(f, 4, 3, 1, 0, "abc", 3, 3, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x5678, &f->client2);
+	feed(f);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 4, 1, CERR_NCA_S_PROTO_ERROR, false);
+	fx_free(f);
+
+	/* a failed auth3 of the second context refuses requests naming it, not
+	 * the first context */
+	f = fx_new(0);
+	auth_connect(f, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0);
+	put_bind_auth(f, RPC_PTYPE_ALTER_CONTEXT, 3, 0, 4280, 4280, 0, &ce, 1, "NEG", RPC_AUTH_LEVEL_PKT_INTEGRITY,
+		      0x5678);
+	feed(f);
+	put_auth3(f, "WRONG-PASSWORD", RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x5678);
+	feed(f);
+	assert_int_equal(f->n, 0);
+	assert_int_equal(hook_status, CERR_STATUS_LOGON_FAILURE);
+	request(f, 4, 0, 0, "ok", 2);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	put_request_auth(f, 5, 3, 1, 0, "abc", 3, 3, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x5678, &f->client2);
+	feed(f);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 5, 1, CERR_NCA_S_FAULT_ACCESS_DENIED, false);
+	fx_free(f);
+
+	/* on_auth refusing the second context's caller: access denied fault */
+	f = fx_new(0);
+	auth_connect(f, RPC_AUTH_LEVEL_PKT_INTEGRITY, 0);
+	hook_answer = CERR_STATUS_LOGON_TYPE_NOT_GRANTED;
+	put_bind_auth(f, RPC_PTYPE_ALTER_CONTEXT, 3, 0, 4280, 4280, 0, &ce, 1, "ONESHOT",
+		      RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x5678);
+	feed(f);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 3, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true);
+	fx_free(f);
+	assert_int_equal(principals_freed, 2); /* the refused one at once, the first at close */
+}
+
+static void test_auth_context_limit(void **state)
+{
+	/* up to RPC_MAX_SEC_CTX_PER_CONN contexts (one-leg ones here); one more
+	 * is a protocol error fault (MS-RPCE 3.3.1.5.4) and the connection closes */
+	fixture_t *f = fx_new(0);
+	ctx_frees = 0;
+	auth_connect(f, RPC_AUTH_LEVEL_CONNECT, 0);
+	rpc_syntax_t t = ndr20();
+	rpc_ctx_elem_t ce = {.ctx_id = 0, .abstract = {TEST_UUID, 1}, .n_transfer = 1, .transfer = &t};
+	const uint32_t last = 0x1234 + RPC_MAX_SEC_CTX_PER_CONN - 1;
+	for (uint32_t i = 1; i < RPC_MAX_SEC_CTX_PER_CONN; i++) {
+		put_bind_auth(f, RPC_PTYPE_ALTER_CONTEXT, 10 + i, 0, 4280, 4280, 0, &ce, 1, "ONESHOT",
+			      RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x1234 + i);
+		feed(f);
+		assert_int_equal(f->rc, CERR_OK);
+		assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_ALTER_CONTEXT_RESP);
+		assert_true(cur_equal(&f->p[0].auth.auth_value, "DONE", 4));
+	}
+	assert_int_equal(hook_calls, (int)RPC_MAX_SEC_CTX_PER_CONN);
+	/* the newest one answers, signed under its own id */
+	f->level2 = RPC_AUTH_LEVEL_PKT_INTEGRITY;
+	f->verify_ctx_id = last;
+	put_request_auth(f, 50, 3, 0, 0, "c", 1, 1, RPC_AUTH_LEVEL_PKT_INTEGRITY, last, &f->client2);
+	feed(f);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	assert_int_equal(f->p[0].auth.auth_context_id, last);
+	assert_string_equal(last_conn->identity->user, "bob");
+	put_bind_auth(f, RPC_PTYPE_ALTER_CONTEXT, 99, 0, 4280, 4280, 0, &ce, 1, "ONESHOT",
+		      RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x9999);
+	feed(f);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 99, 0, CERR_NCA_S_PROTO_ERROR, true);
+	fx_free(f);
+	assert_int_equal(ctx_frees, (int)RPC_MAX_SEC_CTX_PER_CONN);
+	assert_int_equal(principals_freed, (int)RPC_MAX_SEC_CTX_PER_CONN);
+}
+
 int main(void)
 {
 	/* TEST_ASSOC_DEBUG=1 shows every PDU in and out */
@@ -1293,6 +1525,9 @@ int main(void)
 		cmocka_unit_test(test_auth_mismatch),
 		cmocka_unit_test(test_auth_failures),
 		cmocka_unit_test(test_auth_alter_leg),
+		cmocka_unit_test(test_auth_second_context),
+		cmocka_unit_test(test_auth_context_ids),
+		cmocka_unit_test(test_auth_context_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
