@@ -1123,8 +1123,9 @@ static cerr_t check_request_auth(assoc_t *a, struct secctx *sc, rpc_pdu_t *p, ui
 		return CERR_NCA_S_FAULT_ACCESS_DENIED;
 	}
 	size_t sig = sc->prov->sig_len(sc->ctx);
-	if (cur_len(&p->auth.auth_value) != sig || p->trailer_offset < p->stub_offset ||
-	    p->trailer_offset + RPC_SEC_TRAILER_LEN + sig != len) {
+	if (cur_len(&p->auth.auth_value) == 0 || cur_len(&p->auth.auth_value) > sig ||
+	    p->trailer_offset < p->stub_offset ||
+	    p->trailer_offset + RPC_SEC_TRAILER_LEN + cur_len(&p->auth.auth_value) != len) {
 		return CERR_NCA_S_FAULT_ACCESS_DENIED;
 	}
 	bool seal = sc->level == RPC_AUTH_LEVEL_PKT_PRIVACY;
