@@ -45,6 +45,7 @@ enum key_type {
 	T_DNS,
 	T_LEVEL,
 	T_CHOICE,    /* one of key_spec_t.choices, stored as its index (unsigned) */
+	T_SDDL,      /* a security descriptor in SDDL, checked by certad; min = its config_dcom_sddl index */
 };
 
 typedef struct key_spec {
@@ -90,6 +91,13 @@ static const key_spec_t keys[] = {
 
 	{"security", "rights_file", T_PATH, F(rights_file), 0, 0, "user rights in secedit INF syntax ([Privilege Rights] SeNetworkLogonRight = ...); reread on SIGHUP; absent file = Windows' defaults", "secpol.inf"},
 
+	{"dcom", "enabled", T_BOOL, F(dcom), 0, 0, "serve DCOM activation of the CertSrv Request class (MS-WCCE) on the endpoint mapper", "on"},
+	{"dcom", "machine_launch_restriction", T_SDDL, F(dcom_sddl[CONFIG_DCOM_MACHINE_LAUNCH]), CONFIG_DCOM_MACHINE_LAUNCH, 0, "MachineLaunchRestriction in SDDL: who may activate remotely (empty = Windows' default on a CA; see certad.conf(5))", ""},
+	{"dcom", "machine_access_restriction", T_SDDL, F(dcom_sddl[CONFIG_DCOM_MACHINE_ACCESS]), CONFIG_DCOM_MACHINE_ACCESS, 0, "MachineAccessRestriction in SDDL: who may call DCOM objects remotely (empty = Windows' default on a CA)", ""},
+	{"dcom", "certsrv_launch_permission", T_SDDL, F(dcom_sddl[CONFIG_DCOM_CERTSRV_LAUNCH]), CONFIG_DCOM_CERTSRV_LAUNCH, 0, "the CertSrv Request application's launch and activation permission in SDDL (empty = Everyone activates)", ""},
+	{"dcom", "certsrv_access_permission", T_SDDL, F(dcom_sddl[CONFIG_DCOM_CERTSRV_ACCESS]), CONFIG_DCOM_CERTSRV_ACCESS, 0, "the CertSrv Request application's access permission in SDDL (empty = Everyone calls)", ""},
+	{"dcom", "require_integrity_activation", T_BOOL, F(require_integrity_activation), 0, 0, "refuse activation below packet integrity (KB5004442 RequireIntegrityActivationAuthenticationLevel; event 10036)", "on"},
+
 	{"log", "level", T_LEVEL, F(log_level), 0, 0, "diagnostic detail on stderr: error, warn, info, debug, trace", "info"},
 	{"log", "events_file", T_PATH, F(events_file), 0, 0, "audit event log, one JSON object per line (relative paths: to the state folder)", "events.jsonl"},
 	{"log", "logon_events", T_CHOICE, F(logon_events), 0, 0, "network logons audited in the event log: all (4624 and 4625), failures (4625), none", "all"},
@@ -120,7 +128,7 @@ static const char *const *choices_of(const key_spec_t *k)
 	return NULL;
 }
 
-static const char *const sections[] = {"ca", "rpc", "auth", "security", "log"};
+static const char *const sections[] = {"ca", "rpc", "auth", "security", "dcom", "log"};
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static const char *const key_alg_names[] = {
@@ -227,6 +235,8 @@ cerr_t config_defaults(config_t *cfg)
 	cfg->ntlm_backend = CONFIG_NTLM_LOCAL;
 	cfg->log_level = LOG_INFO;
 	cfg->logon_events = CONFIG_LOGON_EVENTS_ALL;
+	cfg->dcom = true;
+	cfg->require_integrity_activation = true;
 	const char *templates =
 		access(CERTA_TEMPLATES_DIR, F_OK) == 0 ? CERTA_TEMPLATES_DIR : CERTA_TEMPLATES_INSTALL_DIR;
 	if (!set_str(&cfg->ca_name, "certa-CA") || !set_str(&cfg->templates_dir, templates) ||
@@ -261,6 +271,9 @@ void config_cleanup(config_t *cfg)
 	free(cfg->dns_domain);
 	free(cfg->events_file);
 	free(cfg->rights_file);
+	for (size_t i = 0; i < CONFIG_DCOM_SDDL_N; i++) {
+		free(cfg->dcom_sddl[i]);
+	}
 	free(cfg->keytab);
 	free(cfg->auth_trace_file);
 	memset(cfg, 0, sizeof(*cfg));
@@ -664,6 +677,20 @@ static void set_value(parse_ctx_t *px, const key_spec_t *k, char *v)
 			return;
 		}
 		break;
+	case T_SDDL:
+		/* the descriptor itself is parsed by certad (security/sd.h), which
+		 * reports "file:line: key: at offset N: ..." */
+		if (k->min >= CONFIG_DCOM_SDDL_N) {
+			perr(px, "%s: internal error: no SDDL slot", k->key);
+			return;
+		}
+		cfg->dcom_sddl_line[k->min] = *v ? px->line : 0;
+		if (!*v) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return;
+		}
+		break;
 	case T_PATH:
 		if (!*v) {
 			perr(px, "%s: a path is required (remove the line to use the default)", k->key);
@@ -787,7 +814,7 @@ static void parse_line(parse_ctx_t *px, char *line, int *section)
 	if (*s == '[') {
 		char *end = strchr(s, ']');
 		if (!end) {
-			perr(px, "section header without ']' (write it as [ca], [rpc], [auth] or [log])");
+			perr(px, "section header without ']' (write it as [ca], [rpc], [auth], [security], [dcom] or [log])");
 			*section = -2;
 			return;
 		}

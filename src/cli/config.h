@@ -1,6 +1,6 @@
 /*
  * config.h - certad's configuration file (docs/certad.conf.5.md): an INI file
- * with sections [ca], [rpc], [auth], [security] and [log], read once at start. Every key
+ * with sections [ca], [rpc], [auth], [security], [dcom] and [log], read once at start. Every key
  * has a default, so an empty file (or none) gives a working CA. Errors name
  * the file, the line and the fix ("certad.conf:12: unknown key 'tempaltes' in
  * [ca] (did you mean 'templates'?)"); all of a file's errors are reported at
@@ -70,6 +70,13 @@ typedef struct config {
 	/* [security] */
 	char *rights_file;          /* user rights (secedit INF); relative = to the state folder */
 
+	/* [dcom] */
+	bool dcom;                  /* serve DCOM activation (CertSrv Request) on the endpoint mapper */
+	char *dcom_sddl[4];         /* by enum config_dcom_sddl: SDDL as written; NULL = the built-in default
+	                             * (checked by certad, which names dcom_sddl_line on an error) */
+	unsigned dcom_sddl_line[4]; /* line each was set on; 0 = not set */
+	bool require_integrity_activation; /* KB5004442 RequireIntegrityActivationAuthenticationLevel */
+
 	/* [log] */
 	log_level_t log_level;
 	char *events_file;          /* JSONL event log; relative = to the state folder */
@@ -77,6 +84,15 @@ typedef struct config {
 	bool auth_trace;            /* write the authentication trace */
 	char *auth_trace_file;      /* where; relative = to the state folder */
 } config_t;
+
+/* [dcom] descriptors, the index into dcom_sddl and dcom_sddl_line */
+enum config_dcom_sddl {
+	CONFIG_DCOM_MACHINE_LAUNCH = 0, /* machine_launch_restriction */
+	CONFIG_DCOM_MACHINE_ACCESS = 1, /* machine_access_restriction */
+	CONFIG_DCOM_CERTSRV_LAUNCH = 2, /* certsrv_launch_permission */
+	CONFIG_DCOM_CERTSRV_ACCESS = 3, /* certsrv_access_permission */
+	CONFIG_DCOM_SDDL_N = 4,
+};
 
 /* [auth] ntlm_backend */
 #define CONFIG_NTLM_LOCAL 0u

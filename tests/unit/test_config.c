@@ -156,6 +156,42 @@ static void test_empty_and_comments(void **state)
 	config_cleanup(&cfg);
 }
 
+/* [dcom]: on by default with Windows' descriptors (NULL: certad fills in
+ * sd.h's CA defaults); SDDL is kept as written with its line, for certad to
+ * parse and name in errors; empty means the default again */
+static void test_dcom(void **state)
+{
+	(void)state;
+	config_t cfg;
+	char err[1024];
+	assert_int_equal(config_defaults(&cfg), CERR_OK);
+	assert_true(cfg.dcom);
+	assert_true(cfg.require_integrity_activation);
+	for (int i = 0; i < CONFIG_DCOM_SDDL_N; i++) {
+		assert_null(cfg.dcom_sddl[i]);
+		assert_int_equal(cfg.dcom_sddl_line[i], 0);
+	}
+	config_cleanup(&cfg);
+	assert_int_equal(parse(&cfg,
+			       "[dcom]\n"
+			       "require_integrity_activation = off\n"
+			       "machine_launch_restriction = O:BAG:BAD:(A;;CCDCLCSWRP;;;BA)(A;;CCSWRP;;;CD)\n"
+			       "machine_access_restriction = \"O:BAG:BAD:(A;;CCDCLC;;;WD)\"  # quoted\n"
+			       "certsrv_access_permission =\n",
+			       err, sizeof(err)),
+			 CERR_OK);
+	assert_false(cfg.require_integrity_activation);
+	assert_string_equal(cfg.dcom_sddl[CONFIG_DCOM_MACHINE_LAUNCH], "O:BAG:BAD:(A;;CCDCLCSWRP;;;BA)(A;;CCSWRP;;;CD)");
+	assert_int_equal(cfg.dcom_sddl_line[CONFIG_DCOM_MACHINE_LAUNCH], 3);
+	assert_string_equal(cfg.dcom_sddl[CONFIG_DCOM_MACHINE_ACCESS], "O:BAG:BAD:(A;;CCDCLC;;;WD)");
+	assert_int_equal(cfg.dcom_sddl_line[CONFIG_DCOM_MACHINE_ACCESS], 4);
+	assert_null(cfg.dcom_sddl[CONFIG_DCOM_CERTSRV_ACCESS]);
+	assert_int_equal(cfg.dcom_sddl_line[CONFIG_DCOM_CERTSRV_ACCESS], 0);
+	config_cleanup(&cfg);
+	parse_bad("[dcom]\nmachine_lunch_restriction = D:\n", "(did you mean 'machine_launch_restriction'?)");
+	parse_bad("[dcom]\nenabled = maybe\n", "enabled: 'maybe' is not on or off");
+}
+
 static void test_unknown_key_suggests(void **state)
 {
 	(void)state;
@@ -165,7 +201,7 @@ static void test_unknown_key_suggests(void **state)
 	parse_bad("[ca]\nepm_port = 135\n", "certad.conf:2: unknown key 'epm_port' in [ca] (it belongs in [rpc])");
 	parse_bad("[log]\ncolour = on\n", "unknown key 'colour' in [log] (keys there: level, events_file, logon_events, auth_trace, auth_trace_file)");
 	parse_bad("[cs]\nname = x\n", "certad.conf:1: unknown section [cs] (did you mean [ca]?)");
-	parse_bad("[database]\n", "unknown section [database] (sections are [ca], [rpc], [auth], [security], [log])");
+	parse_bad("[database]\n", "unknown section [database] (sections are [ca], [rpc], [auth], [security], [dcom], [log])");
 	parse_bad("name = x\n", "certad.conf:1: key 'name' is outside any section (put it under [ca])");
 	parse_bad("[ca\n", "section header without ']'");
 	parse_bad("[ca]\njust words\n", "certad.conf:2: expected 'key = value'");
@@ -310,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_empty_and_comments),
+		cmocka_unit_test(test_dcom),
 		cmocka_unit_test(test_unknown_key_suggests),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_all_errors_reported),
