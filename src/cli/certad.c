@@ -6,13 +6,17 @@
  * mapper, the way a Windows enterprise CA does. NTLM logons are checked
  * against the local accounts, re-read when `certa user ...` changes them;
  * every logon becomes an access token checked against the user-rights policy
- * (services/logon.h). SIGTERM/SIGINT stop it cleanly; SIGHUP rereads the
- * user-rights policy and the accounts without dropping connections.
+ * (services/logon.h). With [dcom] on, the endpoint mapper also activates
+ * the CertSrv Request class (MS-WCCE over DCOM) behind Windows' DCOM
+ * security model (services/dcom_security.h). SIGTERM/SIGINT stop it cleanly;
+ * SIGHUP rereads the user-rights policy and the accounts without dropping
+ * connections.
  * Usage and exit codes: docs/certad.8.md, docs/errors.md.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -25,6 +29,7 @@
 #include "ca/ca.h"
 #include "cli/cli.h"
 #include "cli/config.h"
+#include "dcom/exporter.h"
 #include "events/events.h"
 #include "rpc/epm.h"
 #include "rpc/mgmt.h"
@@ -33,8 +38,10 @@
 #include "rpc/server.h"
 #include "security/accounts.h"
 #include "security/winbind.h"
+#include "services/dcom_security.h"
 #include "services/icpr.h"
 #include "services/logon.h"
+#include "services/wcce.h"
 #include "util/log.h"
 
 /* The server the signal handlers stop: rpc_server_stop is async-signal-safe. */
@@ -129,6 +136,10 @@ typedef struct daemon_state {
 	rpc_iface_t mgmt_iface;
 	rpc_iface_t icpr_iface;
 	bool have_icpr;
+	dcom_exporter_t *dcom;          /* [dcom] enabled: activation and the object exporter */
+	dcom_security_t *dcom_security; /* its launch/access limits and events */
+	wcce_service_t *wcce;           /* the CertSrv Request class's instances */
+	char dns_computer[320];         /* host.domain for the exporter's string bindings */
 	uint16_t epm_port;
 	uint16_t dynamic_port;
 } daemon_state_t;
@@ -336,7 +347,9 @@ static int make_ntlm(daemon_state_t *d)
 	nc.dns_computer = dns_computer;
 	nc.dns_tree = cfg->dns_domain;
 	nc.allow_ntlmv1 = cfg->ntlmv1;
-	nc.allow_anonymous = cfg->anonymous;
+	/* with DCOM, a null session may reach the activator on the endpoint
+	 * mapper (on_auth below keeps it off the other listeners) */
+	nc.allow_anonymous = cfg->anonymous || cfg->dcom;
 	nc.lookup = lookup_account;
 	nc.lookup_arg = &d->accounts;
 	if (cfg->ntlm_backend == CONFIG_NTLM_WINBIND) {
@@ -392,6 +405,114 @@ static int make_kerberos(daemon_state_t *d)
 	return 0;
 }
 
+/* on_auth is logon_on_auth, except that with [auth] anonymous = off an NTLM
+ * null session completes only on the endpoint mapper: there DCOM's
+ * machine-wide launch limits judge it and refuse it with event 10027, as
+ * Windows does when a client's logon was refused and DCOM fell back to an
+ * anonymous activation (DCOMSCMRemoteCallFlags, learn.microsoft.com/
+ * windows/win32/com/dcomscmremotecallflags). Elsewhere it fails as the
+ * acceptor's own refusal did: 4625 and no logon. */
+static cerr_t on_auth(void *arg, const rpc_conn_info_t *conn, cerr_t status, void **out_principal)
+{
+	daemon_state_t *d = arg;
+	const config_t *cfg = &d->env.cfg;
+	if (status == CERR_OK && !cfg->anonymous && conn->identity && conn->identity->anonymous &&
+	    conn->local_port != cfg->epm_port) {
+		(void)logon_on_auth(d->logon, conn, CERR_STATUS_LOGON_FAILURE, NULL);
+		return CERR_STATUS_LOGON_FAILURE;
+	}
+	return logon_on_auth(d->logon, conn, status, out_principal);
+}
+
+static void principal_free(void *arg, void *principal)
+{
+	logon_principal_free(((daemon_state_t *)arg)->logon, principal);
+}
+
+/* sddl_of gives [dcom]'s descriptor i with its source "certad.conf:LINE". */
+static dcom_security_sddl_t sddl_of(const daemon_state_t *d, enum config_dcom_sddl i, char *src, size_t src_len)
+{
+	const config_t *cfg = &d->env.cfg;
+	snprintf(src, src_len, "%s:%u", d->env.config_path ? d->env.config_path : "certad.conf", cfg->dcom_sddl_line[i]);
+	return (dcom_security_sddl_t){.sddl = cfg->dcom_sddl[i], .source = src};
+}
+
+/* make_dcom sets up the object exporter with the DCOM security hook and the
+ * CertSrv Request class (MS-WCCE 2.1; services/wcce.h); attached to the
+ * server by make_server. A descriptor that does not parse stops the start
+ * with "certad.conf:LINE: key: at offset N: what". */
+static int make_dcom(daemon_state_t *d)
+{
+	const config_t *cfg = &d->env.cfg;
+	char err[512], s0[PATH_MAX + 16], s1[PATH_MAX + 16], s2[PATH_MAX + 16], s3[PATH_MAX + 16];
+	dcom_security_config_t sc = {
+		.events = d->events,
+		.accounts = d->accounts.accounts,
+		.accounts_lock = &d->accounts.lock,
+		.logon = d->logon,
+		.machine_launch = sddl_of(d, CONFIG_DCOM_MACHINE_LAUNCH, s0, sizeof(s0)),
+		.machine_access = sddl_of(d, CONFIG_DCOM_MACHINE_ACCESS, s1, sizeof(s1)),
+		.require_integrity_activation = cfg->require_integrity_activation,
+	};
+	cerr_t e = dcom_security_new(&sc, &d->dcom_security, err, sizeof(err));
+	if (e == CERR_OK) {
+		/* the CertSrv Request application's own permissions; its AppID is
+		 * its CLSID (the "CertSrv Request" DCOM application of AD CS) */
+		dcom_security_sddl_t l = sddl_of(d, CONFIG_DCOM_CERTSRV_LAUNCH, s2, sizeof(s2));
+		dcom_security_sddl_t a = sddl_of(d, CONFIG_DCOM_CERTSRV_ACCESS, s3, sizeof(s3));
+		if (!l.sddl) {
+			l = (dcom_security_sddl_t){.sddl = sd_default_certsrv_request_launch_sddl, .source = "built-in default"};
+		}
+		if (!a.sddl) {
+			a = (dcom_security_sddl_t){.sddl = sd_default_certsrv_request_access_sddl, .source = "built-in default"};
+		}
+		e = dcom_security_add_class(d->dcom_security, &WCCE_CLSID_CERTSRV_REQUEST, &WCCE_CLSID_CERTSRV_REQUEST,
+					    "CertSrv Request", &l, &a, err, sizeof(err));
+	}
+	if (e != CERR_OK) {
+		if (e == CERR_CONFIG) {
+			fprintf(stderr, "certad: %s\ncertad: fix the SDDL in [dcom] (docs/certad.conf.5.md), or remove "
+					"the line for Windows' default\n", err);
+			return EX_CONFIG;
+		}
+		fprintf(stderr, "certad: cannot set up DCOM security: %s\n", cerr_msg(e));
+		return cli_exit_code(e);
+	}
+
+	/* string bindings: the dialled address first, then these names */
+	const char *names[2] = {cfg->computer_name, NULL};
+	size_t n_names = 1;
+	if (*cfg->dns_domain) {
+		snprintf(d->dns_computer, sizeof(d->dns_computer), "%s.%s", cfg->computer_name, cfg->dns_domain);
+		names[n_names++] = d->dns_computer;
+	}
+	dcom_exporter_config_t xc = {.names = names, .n_names = n_names};
+	d->dcom = dcom_exporter_new(&xc);
+	if (!d->dcom) {
+		fprintf(stderr, "certad: cannot create the DCOM object exporter (out of memory)\n");
+		return EX_OSERR;
+	}
+	dcom_security_hooks_t hooks;
+	dcom_security_hooks(d->dcom_security, &hooks);
+	dcom_exporter_set_security_hooks(d->dcom, &hooks);
+
+	wcce_config_t wc;
+	wcce_config_default(&wc);
+	wc.interface_flags = config_interface_flags(cfg);
+	wc.events = d->events;
+	if (*cfg->dns_domain) {
+		wc.dns_name = d->dns_computer;
+	}
+	if ((e = wcce_service_new(d->ca, &wc, &d->wcce)) != CERR_OK ||
+	    (e = wcce_dcom_register(d->dcom, d->wcce)) != CERR_OK) {
+		fprintf(stderr, "certad: cannot set up the CertSrv Request class: %s\n", cerr_msg(e));
+		return cli_exit_code(e);
+	}
+	log_info("dcom: CertSrv Request served on the endpoint mapper; activation needs %s",
+		 cfg->require_integrity_activation ? "packet integrity (KB5004442)" : "any authentication level");
+	return 0;
+}
+
 static int make_server(daemon_state_t *d)
 {
 	const config_t *cfg = &d->env.cfg;
@@ -417,6 +538,9 @@ static int make_server(daemon_state_t *d)
 	if (d->logon) {
 		rpc_server_hooks_t hooks;
 		logon_hooks(d->logon, &hooks);
+		if (d->env.cfg.dcom && d->have_ntlm) {
+			hooks = (rpc_server_hooks_t){.arg = d, .on_auth = on_auth, .principal_free = principal_free};
+		}
 		rpc_server_set_hooks(d->server, &hooks);
 	}
 
@@ -444,6 +568,11 @@ static int make_server(daemon_state_t *d)
 	}
 	d->have_icpr = true;
 	if ((e = rpc_server_add_iface(d->server, &d->icpr_iface, RPC_LISTEN_DYNAMIC)) != CERR_OK) {
+		goto fail;
+	}
+	/* DCOM: the activator and OXID resolver on the endpoint mapper, the
+	 * objects on the dynamic port (dcom/exporter.h) */
+	if (d->dcom && (e = dcom_exporter_attach(d->dcom, d->server)) != CERR_OK) {
 		goto fail;
 	}
 	return 0;
@@ -537,6 +666,9 @@ static void daemon_cleanup(daemon_state_t *d)
 {
 	stop_reload_thread(d);
 	rpc_server_free(d->server); /* drops the connections' tokens */
+	dcom_exporter_free(d->dcom);  /* releases the objects still alive */
+	wcce_service_free(d->wcce);
+	dcom_security_free(d->dcom_security);
 	logon_free(d->logon);
 	free(d->rights_path);
 	events_close(d->trace);
@@ -645,6 +777,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (d.env.cfg.kerberos && (rc = make_kerberos(&d)) != 0) {
+		goto out;
+	}
+	if (d.env.cfg.dcom && (rc = make_dcom(&d)) != 0) {
 		goto out;
 	}
 	if ((rc = make_server(&d)) != 0 || (rc = listen_all(&d)) != 0) {
