@@ -4,8 +4,10 @@
  * administrator's words who was refused, why, and what to change: network
  * logons refused at token creation (4625, e.g. STATUS_LOGON_TYPE_NOT_GRANTED
  * for a missing "Access this computer from the network" right), denied
- * certificate requests (4888 with the HRESULT), later DCOM launch/access
- * refusals (10027/10036). Identical refusals are counted, not repeated.
+ * certificate requests (4888 with the HRESULT), DCOM launch/access
+ * refusals (10027, 10016, 10017, 10036; an anonymous 10027 right after a
+ * refused logon from the same address is traced back to that logon).
+ * Identical refusals are counted, not repeated.
  * Extending it is one row in `rules` (event id + status -> explain function).
  * Exit status: 0 when no refusal was found, 1 when some were (docs/certa.1.md).
  */
@@ -38,6 +40,15 @@ typedef struct diag {
 	} *found;
 	size_t n_found, cap;
 	size_t scanned;
+	/* the latest failed logon (4625) per client address, so that an
+	 * anonymous DCOM activation that follows it can be explained by it */
+	struct failed_logon {
+		char addr[64];
+		char time[40];
+		char account[300];
+		uint32_t status;
+	} failed[32];
+	size_t n_failed; /* slots used (round robin past 32) */
 } diag_t;
 
 static void usage(FILE *f)
@@ -45,8 +56,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: certa diagnose [--since WHEN | --all]\n\n"
 		   "Explains recent refusals recorded in the audit log (the state folder's\n"
 		   "events.jsonl): network logons refused at token creation (event 4625),\n"
-		   "denied certificate requests (4888), DCOM refusals (10027, 10036), each\n"
-		   "with its cause and the fix.\n\n"
+		   "denied certificate requests (4888), DCOM refusals (10027, 10016, 10017,\n"
+		   "10036), each with its cause and the fix.\n\n"
 		   "  --since WHEN  only events from then on: 30m, 2h, 7d, or a time as\n"
 		   "                2026-01-31T08:00 (UTC, as the log writes it); default 24h\n"
 		   "  --all         the whole log\n\n"
@@ -262,20 +273,135 @@ static void explain_cs_denied(FILE *o, const diag_t *d, const events_record_t *r
 	fprintf(o, "  Fix: see certa errors 0x%08x.\n", hr);
 }
 
-static void explain_dcom(FILE *o, const diag_t *d, const events_record_t *r)
+/* ---- DCOM (services/dcom_security.c writes these) ---- */
+
+/* iso_seconds reads the "YYYY-MM-DDTHH:MM:SS" the log writes (UTC); -1 if not. */
+static long long iso_seconds(const char *t)
 {
-	(void)d;
-	bool launch = r->id == 10027;
-	const char *user = field(r, "User") ? field(r, "User") : field(r, "Account");
-	fprintf(o, "DCOM %s refused for %s", launch ? "activation (launch)" : "access", or_dash(user));
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *end = t ? strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	return end ? (long long)timegm(&tm) : -1;
+}
+
+/* failed_logon_from is the latest failed logon from addr in the few minutes
+ * before `when` (a client falls back at once, so an older one is unrelated). */
+static const struct failed_logon *failed_logon_from(const diag_t *d, const char *addr, const char *when)
+{
+	const struct failed_logon *best = NULL;
+	size_t n = d->n_failed < 32 ? d->n_failed : 32;
+	long long at = iso_seconds(when);
+	for (size_t i = 0; addr && i < n; i++) {
+		long long t = iso_seconds(d->failed[i].time);
+		if (strcmp(d->failed[i].addr, addr) != 0 || (at >= 0 && t >= 0 && (t > at || at - t > 300))) {
+			continue;
+		}
+		if (!best || strcmp(d->failed[i].time, best->time) > 0) {
+			best = &d->failed[i];
+		}
+	}
+	return best;
+}
+
+static void dcom_head(FILE *o, const events_record_t *r, const char *what)
+{
+	fprintf(o, "DCOM %s refused for ", what);
+	account(o, r);
 	if (field(r, "IpAddress")) {
 		fprintf(o, " from %s", field(r, "IpAddress"));
 	}
-	fprintf(o, "\n  Cause: the %s security descriptor of the CA's COM server does not grant the caller %s.\n"
-		   "  Fix: add the user or one of its groups to BUILTIN\\Certificate Service DCOM Access "
-		   "(S-1-5-32-574), which Windows grants remote %s.\n",
-		launch ? "launch/activation" : "access", launch ? "remote activation" : "remote access",
-		launch ? "activation" : "access");
+	if (field(r, "Application")) {
+		fprintf(o, " (%s)", field(r, "Application"));
+	}
+	fprintf(o, ": event %u, %s\n", r->id, or_dash(field(r, "StatusName")));
+	if (field(r, "Message")) {
+		fprintf(o, "  Windows' message: %s\n", field(r, "Message"));
+	}
+}
+
+/* 10027: the machine-wide limits ([dcom] machine_launch_restriction /
+ * machine_access_restriction). An anonymous caller is usually a client that
+ * fell back to an unauthenticated activation after its own logon failed
+ * (DCOMSCMRemoteCallFlags): the 4625 from the same address is the cause. */
+static void explain_dcom_limit(FILE *o, const diag_t *d, const events_record_t *r)
+{
+	const char *perm = or_dash(field(r, "Permission"));
+	bool access = strstr(perm, "Access") != NULL;
+	const char *sid = field(r, "TargetUserSid");
+	bool anonymous = sid && strcmp(sid, "S-1-5-7") == 0;
+	dcom_head(o, r, access ? "remote access" : "remote activation");
+	if (anonymous) {
+		const struct failed_logon *f = failed_logon_from(d, field(r, "IpAddress"), r->time);
+		if (f && f->status == 0xc000015b) {
+			fprintf(o, "  Cause: the caller fell back to anonymous because its logon was refused: %s was refused\n"
+				   "  network logon at %s (event 4625, STATUS_LOGON_TYPE_NOT_GRANTED: no SeNetworkLogonRight),\n"
+				   "  so the client retried as ANONYMOUS LOGON, which the machine-wide limits do not grant %s.\n"
+				   "  Fix: SeNetworkLogonRight for that account (see the 4625 finding for how); the\n"
+				   "  anonymous attempt is the client's fallback, not the problem.\n",
+				f->account, f->time, perm);
+			return;
+		}
+		if (f) {
+			fprintf(o, "  Cause: the caller fell back to anonymous after its logon as %s failed at %s\n"
+				   "  (event 4625, status 0x%08x), and ANONYMOUS LOGON is not granted %s.\n"
+				   "  Fix: the client's credentials (see the 4625 finding).\n",
+				f->account, f->time, f->status, perm);
+			return;
+		}
+		fprintf(o, "  Cause: an unauthenticated (ANONYMOUS LOGON) client; the machine-wide limits grant it no %s.\n"
+			   "  Windows clients send this when their authenticated attempt failed, so look for why the\n"
+			   "  client could not authenticate (its credentials, Kerberos tickets, [auth] settings).\n"
+			   "  Granting ANONYMOUS LOGON (AN) %s in [dcom] %s is not recommended.\n",
+			perm, perm, access ? "machine_access_restriction" : "machine_launch_restriction");
+		return;
+	}
+	if (field(r, "Reason")) {
+		fprintf(o, "  Cause: %s\n", field(r, "Reason"));
+	}
+	fprintf(o, "  The caller's groups: %s\n", or_dash(field(r, "Groups")));
+	if (access) {
+		fprintf(o, "  Fix: grant remote access (CCDCLC) to the user or one of its groups in [dcom]\n"
+			   "  machine_access_restriction (%s), e.g. (A;;CCDCLC;;;%s), and restart certad.\n",
+			or_dash(field(r, "PolicySource")), or_dash(sid));
+		return;
+	}
+	fprintf(o, "  Fix: add the user or one of its groups to Certificate Service DCOM Access (S-1-5-32-574),\n"
+		   "  which the CA's limits grant remote activation:\n"
+		   "      certa group addmember \"Certificate Service DCOM Access\" %s\n"
+		   "  (once that local group exists its members replace the default, Authenticated Users;\n"
+		   "  no restart needed), or grant Remote Activation in [dcom] machine_launch_restriction\n"
+		   "  (%s), e.g. (A;;CCSWRP;;;%s), and restart certad.\n",
+		   or_dash(field(r, "TargetUserName")), or_dash(field(r, "PolicySource")), or_dash(sid));
+}
+
+/* 10016 / 10017: the CertSrv Request application's own permissions. */
+static void explain_dcom_app(FILE *o, const diag_t *d, const events_record_t *r)
+{
+	(void)d;
+	bool launch = r->id == 10016;
+	dcom_head(o, r, launch ? "activation" : "access");
+	if (field(r, "Reason")) {
+		fprintf(o, "  Cause: %s\n", field(r, "Reason"));
+	}
+	fprintf(o, "  Fix: grant the user or one of its groups %s in [dcom] %s (%s), e.g.\n"
+		   "  (A;;%s;;;%s), and restart certad.\n",
+		launch ? "Remote Activation (CCSWRP)" : "remote access (CCDCLC)",
+		launch ? "certsrv_launch_permission" : "certsrv_access_permission", or_dash(field(r, "PolicySource")),
+		launch ? "CCSWRP" : "CCDCLC", or_dash(field(r, "TargetUserSid")));
+}
+
+/* 10036: KB5004442's activation authentication level. */
+static void explain_dcom_level(FILE *o, const diag_t *d, const events_record_t *r)
+{
+	(void)d;
+	dcom_head(o, r, "activation");
+	fprintf(o, "  Cause: the client activated at authentication level %s (%s); since KB5004442\n"
+		   "  (CVE-2021-26414) activation needs RPC_C_AUTHN_LEVEL_PKT_INTEGRITY (5) or higher.\n"
+		   "  Fix: raise the client's activation authentication level to packet integrity or privacy\n"
+		   "  (CoInitializeSecurity / COAUTHINFO dwAuthnLevel; impacket: DCOMConnection(...,\n"
+		   "  authLevel=RPC_C_AUTHN_LEVEL_PKT_INTEGRITY)); updated Windows clients already do. Only for a\n"
+		   "  client that cannot be fixed: [dcom] require_integrity_activation = off.\n",
+		or_dash(field(r, "AuthenticationLevel")), or_dash(field(r, "AuthenticationLevelName")));
 }
 
 /* status 0 matches any; rows are tried in order. */
@@ -289,8 +415,10 @@ static const struct rule {
 	{4625, 0xc000006e, explain_disabled},
 	{4625, 0, explain_logon_other},
 	{4888, 0, explain_cs_denied},
-	{10027, 0, explain_dcom},
-	{10036, 0, explain_dcom},
+	{10027, 0, explain_dcom_limit},
+	{10016, 0, explain_dcom_app},
+	{10017, 0, explain_dcom_app},
+	{10036, 0, explain_dcom_level},
 };
 
 /* ---- scanning ---- */
@@ -335,6 +463,15 @@ static bool on_record(const events_record_t *r, void *ud)
 	}
 	d->scanned++;
 	uint32_t status = r->id == 4888 ? hex_field(r, "Hresult") : hex_field(r, "Status");
+	if (r->id == 4625 && field(r, "IpAddress")) {
+		struct failed_logon *f = &d->failed[d->n_failed++ % 32];
+		snprintf(f->addr, sizeof(f->addr), "%s", field(r, "IpAddress"));
+		snprintf(f->time, sizeof(f->time), "%s", r->time ? r->time : "");
+		const char *dom = field(r, "TargetDomainName"), *user = field(r, "TargetUserName");
+		snprintf(f->account, sizeof(f->account), "%s%s%s", dom && strcmp(dom, "-") ? dom : "",
+			 dom && strcmp(dom, "-") ? "\\" : "", or_dash(user));
+		f->status = status;
+	}
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		if (rules[i].id != r->id || (rules[i].status && rules[i].status != status)) {
 			continue;
