@@ -711,10 +711,13 @@ static cerr_t auth_complete(assoc_t *a, struct secctx *sc)
 		a->info.principal = sc->principal;
 	}
 	const rpc_identity_t *id = sc->identity;
-	log_info("rpc: %s:%u authenticated %s\\%s (%s, level %u, auth_context_id %u%s)", a->peer_addr,
-		 a->info.peer_port, id && id->domain ? id->domain : "", id && id->user ? id->user : "",
-		 sc->prov->name ? sc->prov->name : "?", sc->level, sc->context_id,
-		 sc == a->secs ? "" : ", an added security context");
+	char added[80] = "";
+	if (sc != a->secs) {
+		snprintf(added, sizeof(added), " in an added security context (auth_context_id %u)", sc->context_id);
+	}
+	log_info("rpc: %s:%u authenticated %s\\%s (%s, level %u)%s", a->peer_addr, a->info.peer_port,
+		 id && id->domain ? id->domain : "", id && id->user ? id->user : "",
+		 sc->prov->name ? sc->prov->name : "?", sc->level, added);
 	return CERR_OK;
 }
 
