@@ -484,7 +484,7 @@ static void check_echo(reply_t *r, uint32_t want)
 	cur_t c;
 	cur_init(&c, r->out.data, r->out.len);
 	orpcthat_t th;
-	uint32_t v, hr;
+	uint32_t v = 0, hr = 0;
 	assert_true(dcom_get_orpcthat(&c, &th));
 	assert_true(ndr_get_u32(&c, &v) && ndr_get_u32(&c, &hr) && cur_empty(&c));
 	assert_int_equal(v, want);
@@ -573,7 +573,7 @@ static uint32_t parse_qi(reply_t *r, uint16_t n, uint32_t *hrs, dcom_stdobjref_t
 	cur_t c;
 	cur_init(&c, r->out.data, r->out.len);
 	orpcthat_t th;
-	uint32_t ref, mc, hr;
+	uint32_t ref = 0, mc, hr;
 	assert_true(dcom_get_orpcthat(&c, &th) && ndr_get_unique_ptr(&c, &ref));
 	if (ref) {
 		assert_true(ndr_get_conformance(&c, &mc));
@@ -722,7 +722,7 @@ static void test_remqi2(void **state)
 	cur_t c;
 	cur_init(&c, r.out.data, r.out.len);
 	orpcthat_t th;
-	uint32_t mc, hr0, hr1, p0, p1, hr;
+	uint32_t mc = 0, hr0 = 0, hr1 = 0, p0 = 0, p1 = 0, hr = 0;
 	ndr_blob_t mif;
 	assert_true(dcom_get_orpcthat(&c, &th) && ndr_get_conformance(&c, &mc) && mc == 2 && ndr_get_u32(&c, &hr0) &&
 		    ndr_get_u32(&c, &hr1) && ndr_get_conformance(&c, &mc) && mc == 2 &&
@@ -773,8 +773,8 @@ static uint32_t parse_complex(reply_t *r, uint64_t *setid)
 	assert_int_equal(r->e, CERR_OK);
 	cur_t c;
 	cur_init(&c, r->out.data, r->out.len);
-	uint16_t backoff;
-	uint32_t st;
+	uint16_t backoff = 0;
+	uint32_t st = 0;
 	assert_true(ndr_get_u64(&c, setid) && ndr_get_u16(&c, &backoff) && ndr_get_u32(&c, &st) && cur_empty(&c));
 	assert_int_equal(backoff, 0);
 	return st;
@@ -927,10 +927,10 @@ static void test_resolver(void **state)
 	assert_int_equal(r.e, CERR_OK);
 	cur_t c;
 	cur_init(&c, r.out.data, r.out.len);
-	uint16_t maj, min;
+	uint16_t maj = 0, min = 0;
 	dcom_dualstringarray_t d;
-	bool present;
-	uint32_t reserved, status;
+	bool present = false;
+	uint32_t reserved = 0, status = 0;
 	assert_true(ndr_get_u16(&c, &maj) && ndr_get_u16(&c, &min) && dcom_get_unique_dsa(&c, r.arena, &d, &present) &&
 		    ndr_get_u32(&c, &reserved) && ndr_get_u32(&c, &status) && cur_empty(&c));
 	assert_int_equal(maj, 5);
@@ -1013,7 +1013,7 @@ static void test_class_object(void **state)
 	cur_init(&c, r.out.data, r.out.len);
 	orpcthat_t th;
 	ndr_blob_t mip;
-	uint32_t hr;
+	uint32_t hr = 0;
 	assert_true(dcom_get_orpcthat(&c, &th) && dcom_get_unique_mip(&c, r.arena, DCOM_MAX_MIP_LEN, &mip) &&
 		    ndr_get_u32(&c, &hr) && cur_empty(&c));
 	assert_int_equal(hr, 0);
@@ -1044,12 +1044,12 @@ static void test_remote_activation(void **state)
 	cur_t c;
 	cur_init(&c, r.out.data, r.out.len);
 	orpcthat_t th;
-	uint64_t oxid;
+	uint64_t oxid = 0;
 	dcom_dualstringarray_t d;
-	bool present;
+	bool present = false;
 	guid_t ipid_ru;
-	uint32_t hint, hr, mc, p, res, status;
-	uint16_t maj, min;
+	uint32_t hint = 0, hr = 0, mc = 0, p = 0, res = 0, status = 0;
+	uint16_t maj = 0, min = 0;
 	ndr_blob_t mip;
 	assert_true(dcom_get_orpcthat(&c, &th) && ndr_get_u64(&c, &oxid) &&
 		    dcom_get_unique_dsa(&c, r.arena, &d, &present) && ndr_get_guid(&c, &ipid_ru) &&

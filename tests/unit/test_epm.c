@@ -370,7 +370,7 @@ static void expect_map(const guid_t *uuid, uint16_t major, uint16_t minor, const
 	cur_t c, last;
 	cur_init(&c, out.data, out.len);
 	ndr_ctx_handle_t h;
-	uint32_t num, status;
+	uint32_t num = 0, status = 0;
 	assert_true(ndr_get_ctx_handle(&c, &h) && ndr_get_u32(&c, &num));
 	assert_true(cur_get_last(&c, &last, 4) && cur_get_u32(&last, &status));
 	assert_int_equal(num, found ? 1 : 0);
@@ -466,7 +466,7 @@ static void test_map_continuation(void **state)
 	/* both in one call */
 	n = build_map_req(req, sizeof(req), tower, (uint32_t)tl, NULL, 2);
 	assert_int_equal(call_op_at(&g_epm, EPM_OP_MAP, req, n, "127.0.0.1", 135, &out), CERR_OK);
-	uint32_t num;
+	uint32_t num = 0;
 	cur_init(&c, out.data, out.len);
 	assert_true(ndr_get_ctx_handle(&c, &h) && ndr_get_u32(&c, &num));
 	assert_true(ndr_ctx_handle_is_null(&h));
@@ -571,7 +571,7 @@ static uint32_t lookup_count(const uint8_t *req, size_t n, uint32_t *status, ndr
 	assert_int_equal(call_op_at(&g_epm, EPM_OP_LOOKUP, req, n, "127.0.0.1", 135, &out), CERR_OK);
 	cur_t c, last;
 	cur_init(&c, out.data, out.len);
-	uint32_t num;
+	uint32_t num = 0;
 	ndr_ctx_handle_t hh;
 	assert_true(ndr_get_ctx_handle(&c, &hh) && ndr_get_u32(&c, &num));
 	assert_true(cur_get_last(&c, &last, 4) && cur_get_u32(&last, status));

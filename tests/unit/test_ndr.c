@@ -271,7 +271,8 @@ static void test_wstring_malformed(void **state)
 		"04000000" "00000000" "04000000" "61006200",             /* truncated */
 		"ffffffff" "00000000" "ffffffff" "61000000",             /* huge actual_count */
 		"03000000" "00000000" "03000000" "00d861000000",         /* lone high surrogate */
-		"03000000" "00000000",                                    /* variance truncated */
+		/* parenthesised so clang sees one intended string, not a missing comma */
+		("03000000" "00000000"),                                  /* variance truncated */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t d[64];
@@ -437,7 +438,7 @@ static void test_impacket_icpr_request(void **state)
 	arena_t *a = arena_new();
 	cur_t c;
 	cur_init(&c, d, n);
-	uint32_t flags, request_id;
+	uint32_t flags = 0, request_id = 0;
 	char *authority;
 	ndr_blob_t attribs, request;
 	assert_true(ndr_get_u32(&c, &flags) && ndr_get_unique_wstring(&c, a, 1536, &authority) &&

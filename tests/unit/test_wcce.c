@@ -113,7 +113,7 @@ static const uint8_t fx_ping2[] = {
 static void skip_orpcthis(cur_t *c)
 {
 	uint16_t major, minor;
-	uint32_t flags, reserved, ext;
+	uint32_t flags, reserved, ext = 0;
 	guid_t cid;
 	assert_true(cur_get_u16(c, &major) && cur_get_u16(c, &minor) && cur_get_u32(c, &flags) &&
 		    cur_get_u32(c, &reserved) && cur_get_guid(c, &cid) && cur_get_u32(c, &ext));
@@ -964,8 +964,8 @@ static void test_get_ca_property_info(void **state)
 	cur_t blob;
 	cur_init(&blob, v.data, v.len);
 	for (int32_t i = 0; i < count; i++) {
-		uint32_t id, off;
-		uint8_t type, reserved;
+		uint32_t id = 0, off = 0;
+		uint8_t type = 0, reserved = 0;
 		uint16_t flags;
 		assert_true(cur_get_u32le(&blob, &id) && cur_get_u8(&blob, &type) && cur_get_u8(&blob, &reserved) &&
 			    cur_get_u16le(&blob, &flags) && cur_get_u32le(&blob, &off));
