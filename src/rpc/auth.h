@@ -59,6 +59,9 @@ typedef struct rpc_identity {
 	 * terms (STATUS_NO_SUCH_USER, STATUS_WRONG_PASSWORD...; CERR_OK if unknown). */
 	bool failed;
 	cerr_t sub_status;
+	/* Set on an identity from identity_early: the mechanism authenticated
+	 * the caller but the context is not complete (no session key yet). */
+	bool provisional;
 } rpc_identity_t;
 
 typedef struct rpc_auth_provider {
@@ -95,6 +98,15 @@ typedef struct rpc_auth_provider {
 	 * another size (MS-RPCE 2.2.2.12), and sig_len must be right for the first
 	 * request. */
 	void (*set_level)(rpc_auth_ctx_t *ctx, uint8_t auth_level);
+	/* identity_early (optional, may be NULL): after step returned
+	 * CERR_STATUS_MORE_PROCESSING_REQUIRED, the caller the token just
+	 * accepted proves, when the mechanism knows it before the last leg, else
+	 * NULL. DCE-style Kerberos does: the AP-REQ authenticates the client in
+	 * the first leg, and Windows builds the access token there (MS-KILE
+	 * 3.4.5.1), so that a refused caller fails the bind itself (MS-RPCE
+	 * 3.3.1.5.2). The identity has provisional set and no session key; the
+	 * one identity() reports at completion names the same caller. */
+	const rpc_identity_t *(*identity_early)(rpc_auth_ctx_t *ctx);
 	void *data; /* provider configuration, passed to ctx_new */
 } rpc_auth_provider_t;
 

@@ -9,6 +9,8 @@
  * Protection: MS-RPCE 2.2.2.12 - GSS_WrapEx at PKT_PRIVACY, GSS_GetMICEx
  * below it, over the stub alone or, with header signing, the whole PDU up to
  * the verifier (Samba auth/kerberos/gssapi_helper.c does the same).
+ * The caller is known at the first leg too (identity_early): the accepted
+ * AP-REQ is read again with krb5_rd_req, see "the caller at the first leg".
  */
 #include "rpc/gss.h"
 
@@ -44,6 +46,7 @@ static gss_OID_desc krb5_oid_desc = {sizeof(OID_KRB5), (void *)OID_KRB5};
 typedef struct gss_prov {
 	gss_cred_id_t cred;
 	bool spnego;
+	char *keytab; /* as configured; NULL = the library's default */
 } gss_prov_t;
 
 enum gss_state { ST_START, ST_CONTINUE, ST_DONE, ST_FAILED };
@@ -64,6 +67,7 @@ struct rpc_auth_ctx {
 	char *user;
 	char *domain;
 	uint8_t *pac;
+	bool early; /* id was filled from the first leg's AP-REQ (identity_early) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -468,23 +472,14 @@ static char *dup_n(const void *p, size_t n)
 	return s;
 }
 
-/* fetch_names splits the client principal "user@REALM" (RFC 1964 2.1.1:
- * the realm follows the last unquoted '@'). */
-static cerr_t fetch_names(rpc_auth_ctx_t *c)
+/* set_names keeps the client principal "user@REALM" (len bytes at name)
+ * and splits it (RFC 1964 2.1.1: the realm follows the last unquoted '@'). */
+static cerr_t set_names(rpc_auth_ctx_t *c, const void *name, size_t len)
 {
-	OM_uint32 min, maj;
-	gss_buffer_desc name = GSS_C_EMPTY_BUFFER;
-	maj = gss_display_name(&min, c->client, &name, NULL);
-	if (GSS_ERROR(maj)) {
-		log_gss("display_name", maj, min);
+	if (len == 0 || memchr(name, '\0', len)) {
 		return CERR_SEC_E_LOGON_DENIED;
 	}
-	if (name.length == 0 || memchr(name.value, '\0', name.length)) {
-		gss_release_buffer(&min, &name);
-		return CERR_SEC_E_LOGON_DENIED;
-	}
-	c->principal = dup_n(name.value, name.length);
-	gss_release_buffer(&min, &name);
+	c->principal = dup_n(name, len);
 	if (!c->principal) {
 		return CERR_NOMEM;
 	}
@@ -498,13 +493,48 @@ static cerr_t fetch_names(rpc_auth_ctx_t *c)
 			found = true;
 		}
 	}
-	size_t len = strlen(c->principal);
 	c->user = dup_n(c->principal, found ? at : len);
 	c->domain = found ? dup_n(c->principal + at + 1, len - at - 1) : dup_n("", 0);
 	if (!c->user || !c->domain) {
 		return CERR_NOMEM;
 	}
 	return CERR_OK;
+}
+
+/* fetch_names takes the client principal from the completed context. */
+static cerr_t fetch_names(rpc_auth_ctx_t *c)
+{
+	OM_uint32 min, maj;
+	gss_buffer_desc name = GSS_C_EMPTY_BUFFER;
+	maj = gss_display_name(&min, c->client, &name, NULL);
+	if (GSS_ERROR(maj)) {
+		log_gss("display_name", maj, min);
+		return CERR_SEC_E_LOGON_DENIED;
+	}
+	cerr_t e = set_names(c, name.value, name.length);
+	gss_release_buffer(&min, &name);
+	return e;
+}
+
+/* same_client checks that the completed context names the client the first
+ * leg's AP-REQ did (the token was built for that one). It always should:
+ * both come from the one ticket. */
+static cerr_t same_client(rpc_auth_ctx_t *c)
+{
+	OM_uint32 min, maj;
+	gss_buffer_desc name = GSS_C_EMPTY_BUFFER;
+	maj = gss_display_name(&min, c->client, &name, NULL);
+	if (GSS_ERROR(maj)) {
+		log_gss("display_name", maj, min);
+		return CERR_SEC_E_LOGON_DENIED;
+	}
+	bool same = name.length == strlen(c->principal) && memcmp(name.value, c->principal, name.length) == 0;
+	if (!same) {
+		log_warn("gss: the context completed for %.*s, but the first leg's AP-REQ named %s; refused",
+			 (int)name.length, (const char *)name.value, c->principal);
+	}
+	gss_release_buffer(&min, &name);
+	return same ? CERR_OK : CERR_SEC_E_LOGON_DENIED;
 }
 
 /* fetch_pac copies the whole PAC when the ticket had one (MIT's mspac
@@ -539,20 +569,9 @@ static cerr_t fetch_pac(rpc_auth_ctx_t *c)
 	return e;
 }
 
-static cerr_t complete_context(rpc_auth_ctx_t *c, gss_OID mech)
+/* fill_identity points id and extra at what the context knows. */
+static void fill_identity(rpc_auth_ctx_t *c)
 {
-	/* SPNEGO reports the mechanism it negotiated; only Kerberos gets here
-	 * (gss_set_neg_mechs), but check rather than trust a library setting */
-	gss_OID_desc krb5_ms = {sizeof(OID_KRB5_MS), (void *)OID_KRB5_MS};
-	if (mech == GSS_C_NO_OID || (!gss_oid_equal(mech, &krb5_oid_desc) && !gss_oid_equal(mech, &krb5_ms))) {
-		log_info("gss: context completed with a mechanism other than Kerberos; refused");
-		return CERR_SEC_E_LOGON_DENIED;
-	}
-	cerr_t e;
-	if ((e = fetch_names(c)) != CERR_OK || (e = fetch_session_key(c)) != CERR_OK ||
-	    (e = measure_sizes(c)) != CERR_OK || (e = fetch_pac(c)) != CERR_OK) {
-		return e;
-	}
 	c->extra.magic = GSS_IDENTITY_EXTRA_MAGIC;
 	c->extra.principal = c->principal;
 	c->extra.mech = "Kerberos";
@@ -563,11 +582,224 @@ static cerr_t complete_context(rpc_auth_ctx_t *c, gss_OID mech)
 	c->id.package = c->prov->spnego ? "Negotiate" : "Kerberos";
 	c->id.anonymous = false;
 	c->id.extra = &c->extra;
+}
+
+static cerr_t complete_context(rpc_auth_ctx_t *c, gss_OID mech)
+{
+	/* SPNEGO reports the mechanism it negotiated; only Kerberos gets here
+	 * (gss_set_neg_mechs), but check rather than trust a library setting */
+	gss_OID_desc krb5_ms = {sizeof(OID_KRB5_MS), (void *)OID_KRB5_MS};
+	if (mech == GSS_C_NO_OID || (!gss_oid_equal(mech, &krb5_oid_desc) && !gss_oid_equal(mech, &krb5_ms))) {
+		log_info("gss: context completed with a mechanism other than Kerberos; refused");
+		return CERR_SEC_E_LOGON_DENIED;
+	}
+	/* after an early identity the names and PAC are the AP-REQ's, which the
+	 * access token was made from; the context must name the same client */
+	cerr_t e;
+	if ((e = c->early ? same_client(c) : fetch_names(c)) != CERR_OK || (e = fetch_session_key(c)) != CERR_OK ||
+	    (e = measure_sizes(c)) != CERR_OK || (!c->early && (e = fetch_pac(c)) != CERR_OK)) {
+		return e;
+	}
+	fill_identity(c);
+	c->id.provisional = false;
 	log_debug("gss: %s authenticated (%s, flags 0x%x%s, enctype %u, verifier %zu/%zu, PAC %zu bytes%s)",
 		  c->principal, c->id.package, c->flags, (c->flags & GSS_C_DCE_STYLE) ? " DCE" : "",
 		  c->extra.enctype, c->wrap_len, c->mic_len, c->extra.pac_len,
 		  c->extra.pac ? (c->extra.pac_authenticated ? " verified" : " NOT verified") : "");
 	return CERR_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* the caller at the first leg
+ *
+ * MIT says nothing about a DCE-style context until the client's AP-REP
+ * completes it (gss_inquire_context refuses an incomplete one), yet the
+ * AP-REQ it has just accepted already proves who the client is, and Windows
+ * builds the access token right there (MS-KILE 3.4.5.1, 3.4.5.2): a caller
+ * refused network logon fails the bind with bind_nak reason 9 (MS-RPCE
+ * 3.3.1.5.2), not the third leg. So once GSS has accepted the AP-REQ it is
+ * read again with krb5_rd_req: the same keytab, no replay cache (GSS has
+ * just stored this very authenticator in its own), the client principal
+ * from the ticket, and the PAC from its authorization data with the server
+ * signature checked with the service key (MS-PAC 2.8.1), as MIT's mspac
+ * module checks it for the completed context. */
+
+/* bare_ap_req gives the AP-REQ in a Kerberos mechanism token, bare
+ * ([APPLICATION 14], RFC 4120 5.5.1) or framed (RFC 1964 1.1). */
+static bool bare_ap_req(const cur_t *tok, cur_t *raw)
+{
+	cur_t peek = *tok;
+	uint8_t tag;
+	if (cur_get_u8(&peek, &tag) && tag == 0x6e) {
+		*raw = *tok;
+		return true;
+	}
+	return unframe_ap_req(tok, raw);
+}
+
+/* spnego_ap_req finds the AP-REQ in a NegTokenInit (RFC 4178 4.2.1) whose
+ * first mechType is Kerberos: only then is mechToken the optimistic token
+ * the acceptor gave to the Kerberos mechanism. */
+static bool spnego_ap_req(const cur_t *in, cur_t *raw)
+{
+	cur_t c = *in;
+	cur_t all, body, oid_all, oid, ctx_all, ctx_val, seq_all, seq;
+	uint8_t tag;
+	if (!der_tlv(&c, &tag, &all, &body) || tag != 0x60 || !cur_empty(&c) ||
+	    !der_tlv(&body, &tag, &oid_all, &oid) || tag != 0x06 ||
+	    !cur_equal(&oid, OID_SPNEGO, sizeof(OID_SPNEGO)) || !der_tlv(&body, &tag, &ctx_all, &ctx_val) ||
+	    tag != 0xa0 || !der_tlv(&ctx_val, &tag, &seq_all, &seq) || tag != 0x30) {
+		return false;
+	}
+	bool krb5_first = false, found = false;
+	while (!cur_empty(&seq)) {
+		cur_t el, val, inner_all, inner;
+		if (!der_tlv(&seq, &tag, &el, &val)) {
+			return false;
+		}
+		if (tag == 0xa0) {
+			/* mechTypes: SEQUENCE OF OID, the initiator's preference first */
+			cur_t first_all, first;
+			uint8_t t2, t3;
+			if (!der_tlv(&val, &t2, &inner_all, &inner) || t2 != 0x30 ||
+			    !der_tlv(&inner, &t3, &first_all, &first) || t3 != 0x06) {
+				return false;
+			}
+			krb5_first = is_krb5_oid(&first);
+		} else if (tag == 0xa2) {
+			uint8_t t2;
+			if (!der_tlv(&val, &t2, &inner_all, &inner) || t2 != 0x04) {
+				return false;
+			}
+			found = bare_ap_req(&inner, raw);
+		}
+	}
+	return krb5_first && found;
+}
+
+/* early_pac keeps the ticket's PAC (inside AD-IF-RELEVANT, MS-PAC 4) and
+ * whether its server signature verifies with the key that decrypted the
+ * ticket (the keytab entry rd_req put in ticket->server). */
+static cerr_t early_pac(rpc_auth_ctx_t *c, krb5_context kc, krb5_keytab kt, const krb5_ticket *tkt)
+{
+	krb5_authdata **ad = NULL;
+	krb5_error_code ret = krb5_find_authdata(kc, tkt->enc_part2->authorization_data, NULL,
+						 KRB5_AUTHDATA_WIN2K_PAC, &ad);
+	if (ret != 0 || !ad || !ad[0]) {
+		krb5_free_authdata(kc, ad);
+		return CERR_OK; /* a ticket without a PAC (a KDC that makes none) */
+	}
+	if (ad[1] || ad[0]->length == 0 || ad[0]->length > 1024u * 1024u) {
+		/* two PACs or an absurd one: let the completed context decide */
+		krb5_free_authdata(kc, ad);
+		return CERR_SEC_E_INVALID_TOKEN;
+	}
+	bool verified = false;
+	krb5_pac pac = NULL;
+	if (krb5_pac_parse(kc, ad[0]->contents, ad[0]->length, &pac) == 0) {
+		krb5_keytab_entry ent;
+		ret = krb5_kt_get_entry(kc, kt, tkt->server, tkt->enc_part.kvno, tkt->enc_part.enctype, &ent);
+		if (ret != 0) {
+			ret = krb5_kt_get_entry(kc, kt, tkt->server, 0, tkt->enc_part.enctype, &ent);
+		}
+		if (ret == 0) {
+			verified = krb5_pac_verify(kc, pac, tkt->enc_part2->times.authtime, tkt->enc_part2->client,
+						   &ent.key, NULL) == 0;
+			(void)krb5_free_keytab_entry_contents(kc, &ent);
+		}
+		krb5_pac_free(kc, pac);
+	}
+	cerr_t e = CERR_OK;
+	c->pac = malloc(ad[0]->length);
+	if (!c->pac) {
+		e = CERR_NOMEM;
+	} else {
+		memcpy(c->pac, ad[0]->contents, ad[0]->length);
+		c->extra.pac = c->pac;
+		c->extra.pac_len = ad[0]->length;
+		c->extra.pac_authenticated = verified;
+	}
+	krb5_free_authdata(kc, ad);
+	return e;
+}
+
+/* forget_early drops what a failed early_identity had filled in. */
+static void forget_early(rpc_auth_ctx_t *c)
+{
+	if (c->pac) {
+		memset(c->pac, 0, c->extra.pac_len);
+		free(c->pac);
+	}
+	free(c->principal);
+	free(c->user);
+	free(c->domain);
+	c->pac = NULL;
+	c->principal = c->user = c->domain = NULL;
+	memset(&c->extra, 0, sizeof(c->extra));
+	memset(&c->id, 0, sizeof(c->id));
+	c->early = false;
+}
+
+/* early_identity fills id from the AP-REQ GSS has accepted. Failing here
+ * is not a failed logon: the caller is then known when the context
+ * completes, as before (and logged, since the bind cannot refuse then). */
+static void early_identity(rpc_auth_ctx_t *c, const cur_t *ap_req)
+{
+	krb5_context kc = NULL;
+	krb5_keytab kt = NULL;
+	krb5_auth_context ac = NULL;
+	krb5_ticket *tkt = NULL;
+	char *name = NULL;
+	krb5_error_code ret = krb5_init_context(&kc);
+	if (ret != 0) {
+		log_info("gss: cannot read the AP-REQ before the context completes: krb5_init_context: %d", (int)ret);
+		return;
+	}
+	const char *ktname = c->prov->keytab;
+	ret = ktname ? krb5_kt_resolve(kc, ktname, &kt) : krb5_kt_default(kc, &kt);
+	if (ret == 0) {
+		ret = krb5_auth_con_init(kc, &ac);
+	}
+	if (ret == 0) {
+		/* without KRB5_AUTH_CONTEXT_DO_TIME rd_req takes no replay cache */
+		ret = krb5_auth_con_setflags(kc, ac, 0);
+	}
+	if (ret == 0) {
+		krb5_data in = {.magic = 0, .length = (unsigned int)cur_len(ap_req), .data = (char *)cur_data(ap_req)};
+		ret = krb5_rd_req(kc, &ac, &in, NULL, kt, NULL, &tkt);
+	}
+	if (ret == 0) {
+		ret = krb5_unparse_name(kc, tkt->enc_part2->client, &name);
+	}
+	cerr_t e = CERR_OK;
+	if (ret != 0) {
+		const char *msg = krb5_get_error_message(kc, ret);
+		log_info("gss: cannot read the accepted AP-REQ again (%s); the caller is known when the context "
+			 "completes", msg ? msg : "?");
+		krb5_free_error_message(kc, msg);
+	} else if ((e = set_names(c, name, strlen(name))) != CERR_OK || (e = early_pac(c, kc, kt, tkt)) != CERR_OK) {
+		log_info("gss: the AP-REQ of %s cannot give the caller yet (%s); it is known when the context "
+			 "completes", name, cerr_name(e));
+		forget_early(c);
+	} else {
+		fill_identity(c);
+		c->id.provisional = true;
+		c->early = true;
+		log_debug("gss: %s's AP-REQ accepted in the first leg (%s, PAC %zu bytes%s); the context "
+			  "completes at the next leg", c->principal, c->id.package, c->extra.pac_len,
+			  c->extra.pac ? (c->extra.pac_authenticated ? " verified" : " NOT verified") : "");
+	}
+	krb5_free_unparsed_name(kc, name);
+	if (tkt) {
+		krb5_free_ticket(kc, tkt);
+	}
+	if (ac) {
+		krb5_auth_con_free(kc, ac);
+	}
+	if (kt) {
+		krb5_kt_close(kc, kt);
+	}
+	krb5_free_context(kc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -612,6 +844,8 @@ static cerr_t gss_step(rpc_auth_ctx_t *c, const cur_t *in, buf_t *out)
 	cur_t tok = *in;
 	buf_t rewritten;
 	buf_init(&rewritten, GSS_MAX_TOKEN);
+	cur_t ap_req;
+	bool have_ap_req = false;
 	if (c->state == ST_START) {
 		cur_t raw;
 		if (!c->prov->spnego && unframe_ap_req(in, &raw)) {
@@ -619,6 +853,7 @@ static cerr_t gss_step(rpc_auth_ctx_t *c, const cur_t *in, buf_t *out)
 		} else if (c->prov->spnego && spnego_unframe(in, &rewritten)) {
 			cur_init(&tok, rewritten.data, rewritten.len);
 		}
+		have_ap_req = c->prov->spnego ? spnego_ap_req(in, &ap_req) : bare_ap_req(in, &ap_req);
 	}
 	OM_uint32 min = 0, min2;
 	gss_buffer_desc itok = {cur_len(&tok), (void *)cur_data(&tok)};
@@ -642,6 +877,10 @@ static cerr_t gss_step(rpc_auth_ctx_t *c, const cur_t *in, buf_t *out)
 	}
 	c->flags = flags;
 	if (maj & GSS_S_CONTINUE_NEEDED) {
+		if (c->state == ST_START && have_ap_req) {
+			/* DCE style: the AP-REQ is accepted, the client's AP-REP is to come */
+			early_identity(c, &ap_req);
+		}
 		c->state = ST_CONTINUE;
 		return CERR_STATUS_MORE_PROCESSING_REQUIRED;
 	}
@@ -657,6 +896,11 @@ static cerr_t gss_step(rpc_auth_ctx_t *c, const cur_t *in, buf_t *out)
 static const rpc_identity_t *gss_identity(rpc_auth_ctx_t *c)
 {
 	return c->state == ST_DONE ? &c->id : NULL;
+}
+
+static const rpc_identity_t *gss_identity_early(rpc_auth_ctx_t *c)
+{
+	return c->state == ST_CONTINUE && c->early ? &c->id : NULL;
 }
 
 /* wants_wrap says which verifier the peer sends: the level decides (MS-RPCE
@@ -889,8 +1133,17 @@ static cerr_t make_provider(rpc_auth_provider_t *out, const gss_acceptor_config_
 	}
 	p->cred = GSS_C_NO_CREDENTIAL;
 	p->spnego = spnego;
+	if (cfg && cfg->keytab && cfg->keytab[0]) {
+		/* early_identity opens the keytab GSS was given */
+		p->keytab = strdup(cfg->keytab);
+		if (!p->keytab) {
+			free(p);
+			return CERR_NOMEM;
+		}
+	}
 	cerr_t e = acquire(p, cfg);
 	if (e != CERR_OK) {
+		free(p->keytab);
 		free(p);
 		return e;
 	}
@@ -904,6 +1157,7 @@ static cerr_t make_provider(rpc_auth_provider_t *out, const gss_acceptor_config_
 	out->unprotect = gss_unprotect;
 	out->ctx_free = gss_ctx_free;
 	out->set_level = gss_set_level;
+	out->identity_early = gss_identity_early;
 	out->data = p;
 	return CERR_OK;
 }
@@ -929,6 +1183,7 @@ void gss_provider_cleanup(rpc_auth_provider_t *p)
 		if (g->cred != GSS_C_NO_CREDENTIAL) {
 			(void)gss_release_cred(&min, &g->cred);
 		}
+		free(g->keytab);
 		free(g);
 	}
 	memset(p, 0, sizeof(*p));

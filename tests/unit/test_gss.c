@@ -5,8 +5,9 @@
  * DCE-style three legs through step(), the identity (names, session key,
  * PAC), protect/unprotect both ways at privacy (gss_wrap_iov) and integrity
  * (gss_get_mic), with and without header signing, tampering and replay,
- * mechanism confusion, a keytab without the ticket's key, and the verifier
- * size rule (set_level). Skipped when the KDC tools are not installed.
+ * mechanism confusion, a keytab without the ticket's key, the verifier
+ * size rule (set_level), and the caller known from the first leg's AP-REQ
+ * (identity_early, with its PAC) before the context completes. Skipped when the KDC tools are not installed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -842,6 +843,208 @@ static void test_impacket_framing(void **state)
 	buf_free(&st);
 }
 
+/* early_checks looks at what identity_early says after the first leg */
+static void early_checks(const rpc_auth_provider_t *p, rpc_auth_ctx_t *ctx, const char *package)
+{
+	assert_non_null(p->identity_early);
+	assert_null(p->identity(ctx)); /* not complete */
+	assert_int_equal(p->sig_len(ctx), 0);
+	const rpc_identity_t *id = p->identity_early(ctx);
+	assert_non_null(id);
+	assert_true(id->provisional);
+	assert_false(id->failed);
+	assert_false(id->anonymous);
+	assert_string_equal(id->user, "alice");
+	assert_string_equal(id->domain, REALM);
+	assert_string_equal(id->package, package);
+	assert_int_equal(id->session_key_len, 0); /* the AP-REP still decides the key */
+	const gss_identity_extra_t *x = gss_identity_extra(id);
+	assert_non_null(x);
+	assert_string_equal(x->principal, USER);
+	assert_string_equal(x->mech, "Kerberos");
+	/* the MIT KDC's PAC (no logon info), its server signature checked */
+	assert_non_null(x->pac);
+	assert_true(x->pac_len >= 8);
+	assert_true(x->pac_authenticated);
+	uint32_t n_buffers = (uint32_t)x->pac[0] | (uint32_t)x->pac[1] << 8; /* MS-PAC 2.3 cBuffers */
+	assert_true(n_buffers >= 2);
+}
+
+/* early_then_complete: identity_early after the first leg, the same
+ * caller (and PAC) from identity once the client's AP-REP completes it */
+static void early_then_complete(const rpc_auth_provider_t *p, cli_t *c, const buf_t *first, bool spnego,
+				const char *package)
+{
+	buf_t st, tok, raw;
+	buf_init(&st, 1 << 16);
+	buf_init(&tok, 1 << 16);
+	buf_init(&raw, 1 << 16);
+	rpc_auth_ctx_t *ctx = NULL;
+	assert_int_equal(p->ctx_new(p->data, &ctx), CERR_OK);
+	assert_null(p->identity_early(ctx)); /* nothing before the first leg */
+	assert_int_equal(srv_step(p, ctx, first, &st), CERR_STATUS_MORE_PROCESSING_REQUIRED);
+	early_checks(p, ctx, package);
+	const rpc_identity_t *early = p->identity_early(ctx);
+	const gss_identity_extra_t *ex = gss_identity_extra(early);
+	uint8_t pac[4096];
+	size_t pac_len = ex->pac_len;
+	assert_true(pac_len <= sizeof(pac));
+	memcpy(pac, ex->pac, pac_len);
+	if (spnego) {
+		response_token(&st, &tok);
+	} else {
+		buf_reset(&tok);
+		buf_put_bytes(&tok, st.data, st.len);
+	}
+	cli_step(c, &tok, &raw); /* the client's AP-REP */
+	assert_int_equal(c->last, GSS_S_COMPLETE);
+	if (spnego) {
+		neg_token_resp(&raw, &tok);
+	} else {
+		buf_reset(&tok);
+		buf_put_bytes(&tok, raw.data, raw.len);
+	}
+	assert_int_equal(srv_step(p, ctx, &tok, &st), CERR_OK);
+	assert_null(p->identity_early(ctx));
+	const rpc_identity_t *id = p->identity(ctx);
+	assert_non_null(id);
+	assert_false(id->provisional);
+	assert_string_equal(id->user, "alice");
+	assert_string_equal(id->domain, REALM);
+	assert_string_equal(id->package, package);
+	assert_int_equal(id->session_key_len, 16);
+	const gss_identity_extra_t *x = gss_identity_extra(id);
+	assert_non_null(x);
+	assert_string_equal(x->principal, USER);
+	assert_int_equal(x->pac_len, pac_len);
+	assert_memory_equal(x->pac, pac, pac_len);
+	assert_true(x->pac_authenticated);
+	p->set_level(ctx, RPC_AUTH_LEVEL_PKT_PRIVACY);
+	round_trips(p, ctx, c, true, false);
+	p->ctx_free(ctx);
+	buf_free(&st);
+	buf_free(&tok);
+	buf_free(&raw);
+}
+
+static const uint8_t NTLM_OID_DER[] = {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+
+/* neg_token_init_ntlm_first builds a NegTokenInit offering NTLM first, then Kerberos,
+ * with mech_token as the optimistic token */
+static void neg_token_init_ntlm_first(const buf_t *mech_token, buf_t *out)
+{
+	buf_t a, b, c;
+	buf_init(&a, 1 << 16);
+	buf_init(&b, 1 << 16);
+	buf_init(&c, 1 << 16);
+	buf_put_bytes(&c, NTLM_OID_DER, sizeof(NTLM_OID_DER));
+	buf_put_bytes(&c, KRB5_OID_DER, sizeof(KRB5_OID_DER));
+	der_put(&a, 0x30, c.data, c.len);
+	der_put(&b, 0xa0, a.data, a.len);
+	buf_reset(&a);
+	der_put(&a, 0x04, mech_token->data, mech_token->len);
+	der_put(&b, 0xa2, a.data, a.len);
+	buf_reset(&a);
+	der_put(&a, 0x30, b.data, b.len);
+	buf_reset(&c);
+	buf_put_bytes(&c, SPNEGO_OID_DER, sizeof(SPNEGO_OID_DER));
+	der_put(&c, 0xa0, a.data, a.len);
+	buf_reset(out);
+	der_put(out, 0x60, c.data, c.len);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&c);
+}
+
+static void test_early_identity(void **state)
+{
+	(void)state;
+	NEED_KDC();
+	/* MS-KILE 3.4.5.1: the caller is known from the AP-REQ in the first leg,
+	 * before the client's AP-REP completes the DCE-style context: bare
+	 * AP-REQ on 16 (MIT, Windows), MIT's SPNEGO on 9, impacket's framings */
+	buf_t first, raw;
+	buf_init(&first, 1 << 16);
+	buf_init(&raw, 1 << 16);
+	for (int v = 0; v < 4; v++) {
+		bool spnego = v == 1 || v == 3;
+		const rpc_auth_provider_t *p = spnego ? &K.spnego : &K.krb5;
+		cli_t c;
+		cli_init(&c, SERVICE, v == 1 ? &spnego_oid : (gss_OID)gss_mech_krb5, DCE_FLAGS);
+		cli_step(&c, NULL, &first);
+		if (v >= 2) {
+			/* impacket: the DCE-style AP-REQ framed, for 9 inside a NegTokenInit */
+			buf_reset(&raw);
+			buf_put_bytes(&raw, first.data, first.len);
+			frame(&raw, &first);
+			if (v == 3) {
+				buf_reset(&raw);
+				buf_put_bytes(&raw, first.data, first.len);
+				neg_token_init(&raw, &first);
+			}
+		}
+		if (v == 1) {
+			/* MIT's own SPNEGO: the acceptor's NegTokenResp goes back whole */
+			rpc_auth_ctx_t *ctx = NULL;
+			buf_t st;
+			buf_init(&st, 1 << 16);
+			assert_int_equal(p->ctx_new(p->data, &ctx), CERR_OK);
+			assert_int_equal(srv_step(p, ctx, &first, &st), CERR_STATUS_MORE_PROCESSING_REQUIRED);
+			early_checks(p, ctx, "Negotiate");
+			cli_step(&c, &st, &raw);
+			assert_int_equal(srv_step(p, ctx, &raw, &st), CERR_OK);
+			const rpc_identity_t *id = p->identity(ctx);
+			assert_non_null(id);
+			assert_false(id->provisional);
+			assert_int_equal(id->session_key_len, 16);
+			assert_null(p->identity_early(ctx));
+			p->ctx_free(ctx);
+			buf_free(&st);
+		} else {
+			early_then_complete(p, &c, &first, spnego, spnego ? "Negotiate" : "Kerberos");
+		}
+		cli_free(&c);
+	}
+
+	/* a NegTokenInit whose first choice is NTLM: SPNEGO sets the optimistic
+	 * token aside and asks for Kerberos, so no AP-REQ was accepted and
+	 * nobody is known yet */
+	cli_t c;
+	cli_init(&c, SERVICE, (gss_OID)gss_mech_krb5, DCE_FLAGS);
+	cli_step(&c, NULL, &raw);
+	neg_token_init_ntlm_first(&raw, &first);
+	rpc_auth_ctx_t *ctx = NULL;
+	buf_t st;
+	buf_init(&st, 1 << 16);
+	assert_int_equal(K.spnego.ctx_new(K.spnego.data, &ctx), CERR_OK);
+	cerr_t e = srv_step(&K.spnego, ctx, &first, &st);
+	assert_int_equal(e, CERR_STATUS_MORE_PROCESSING_REQUIRED);
+	assert_null(K.spnego.identity_early(ctx));
+	assert_null(K.spnego.identity(ctx));
+	K.spnego.ctx_free(ctx);
+	cli_free(&c);
+
+	/* a replayed AP-REQ fails in GSS's own replay cache before anyone is named */
+	cli_init(&c, SERVICE, (gss_OID)gss_mech_krb5, DCE_FLAGS);
+	cli_step(&c, NULL, &first);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(K.krb5.ctx_new(K.krb5.data, &ctx), CERR_OK);
+		e = srv_step(&K.krb5, ctx, &first, &st);
+		if (i == 0) {
+			assert_int_equal(e, CERR_STATUS_MORE_PROCESSING_REQUIRED);
+			assert_non_null(K.krb5.identity_early(ctx));
+		} else {
+			assert_int_equal(e, CERR_SEC_E_LOGON_DENIED);
+			assert_null(K.krb5.identity_early(ctx));
+		}
+		K.krb5.ctx_free(ctx);
+	}
+	cli_free(&c);
+	buf_free(&st);
+	buf_free(&first);
+	buf_free(&raw);
+}
+
 static void test_wrong_mechanism_and_garbage(void **state)
 {
 	(void)state;
@@ -953,6 +1156,7 @@ int main(void)
 		cmocka_unit_test(test_krb5_tamper_and_replay),
 		cmocka_unit_test(test_spnego),
 		cmocka_unit_test(test_impacket_framing),
+		cmocka_unit_test(test_early_identity),
 		cmocka_unit_test(test_wrong_mechanism_and_garbage),
 		cmocka_unit_test(test_keytab_without_the_key),
 		cmocka_unit_test(test_identity_extra_guard),
