@@ -15,12 +15,9 @@ TESTDIR := build/test
 
 all: build
 
-# werror is off for the release build only: -O3 can raise warnings that the
-# sanitizer build (where -Werror is enforced) does not, and a user's first
-# `make run` should not fail on them.
 build:
 	@scripts/deps.sh run
-	@scripts/setup-build.sh $(RELEASE) --buildtype=release -Dtests=false -Dwerror=false
+	@scripts/setup-build.sh $(RELEASE) --buildtype=release -Dtests=false
 	@ninja -C $(RELEASE)
 
 run: build
