@@ -307,7 +307,8 @@ struct secctx {
 	uint8_t level;
 	uint32_t context_id;
 	const rpc_identity_t *identity; /* once DONE: who the caller is */
-	void *principal;                /* once DONE: what on_auth made of the caller */
+	void *principal;                /* once DONE (or early): what on_auth made of the caller */
+	bool early;                     /* on_auth ran at the first leg (auth_early) */
 	struct secctx *next;
 };
 
@@ -687,7 +688,9 @@ static cerr_t auth_complete(assoc_t *a, struct secctx *sc)
 	ci.principal = NULL;
 	cerr_t e = CERR_OK;
 	void *principal = NULL;
-	if (a->reg->hooks.on_auth) {
+	if (sc->early) {
+		principal = sc->principal; /* the token made at the first leg; not asked twice */
+	} else if (a->reg->hooks.on_auth) {
 		e = a->reg->hooks.on_auth(a->reg->hooks.arg, &ci, CERR_OK, &principal);
 		if (e != CERR_OK) {
 			drop_principal(a, principal);
@@ -721,12 +724,54 @@ static cerr_t auth_complete(assoc_t *a, struct secctx *sc)
 	return CERR_OK;
 }
 
+/* auth_early runs on_auth for a context still in progress whose provider
+ * already knows the caller (identity_early): DCE-style Kerberos accepts the
+ * AP-REQ in the first leg, and Windows creates the token there (MS-KILE
+ * 3.4.5.1, 3.4.5.2), so a refused caller fails the bind itself with
+ * bind_nak invalid_checksum (MS-RPCE 3.3.1.5.2) though the client's AP-REP
+ * is still to come. The principal is kept for auth_complete. */
+static cerr_t auth_early(assoc_t *a, struct secctx *sc)
+{
+	if (sc->early) {
+		return CERR_OK; /* asked at an earlier leg */
+	}
+	const rpc_identity_t *id = sc->prov->identity_early ? sc->prov->identity_early(sc->ctx) : NULL;
+	if (!id || !a->reg->hooks.on_auth) {
+		return CERR_OK;
+	}
+	rpc_conn_info_t ci;
+	sec_info(a, sc, &ci);
+	ci.identity = id;
+	ci.principal = NULL;
+	void *principal = NULL;
+	cerr_t e = a->reg->hooks.on_auth(a->reg->hooks.arg, &ci, CERR_OK, &principal);
+	if (e != CERR_OK) {
+		drop_principal(a, principal);
+		log_info("rpc: %s:%u authenticated %s\\%s at the first leg but refused: %s", a->peer_addr,
+			 a->info.peer_port, id->domain ? id->domain : "", id->user ? id->user : "", cerr_name(e));
+		sc->state = AUTH_FAILED;
+		if (a->pending == sc) {
+			a->pending = NULL;
+		}
+		return e;
+	}
+	sc->principal = principal;
+	sc->early = true;
+	return CERR_OK;
+}
+
 /* auth_failed reports a failed leg to the hook (its answer changes nothing). */
 static void auth_failed(assoc_t *a, struct secctx *sc, cerr_t status)
 {
 	sc->state = AUTH_FAILED;
 	if (a->pending == sc) {
 		a->pending = NULL;
+	}
+	if (sc->early) {
+		/* the first leg's token goes with the context that did not complete */
+		drop_principal(a, sc->principal);
+		sc->principal = NULL;
+		sc->early = false;
 	}
 	log_info("rpc: %s:%u authentication failed: %s", a->peer_addr, a->info.peer_port, cerr_name(status));
 	if (a->reg->hooks.on_auth) {
@@ -831,12 +876,14 @@ static cerr_t handle_bind(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *o
 			return emit_bind_nak(a, out, call_id, RPC_NAK_TEMPORARY_CONGESTION);
 		}
 		cerr_t e = prov->step(sc->ctx, &t->auth_value, &token);
-		if (e == CERR_OK) {
-			if (auth_complete(a, sc) != CERR_OK) {
+		if (e == CERR_OK || e == CERR_STATUS_MORE_PROCESSING_REQUIRED) {
+			/* a refused caller: when the context completes here, or already
+			 * known from this leg (Kerberos' AP-REQ, auth_early) */
+			if ((e == CERR_OK ? auth_complete(a, sc) : auth_early(a, sc)) != CERR_OK) {
 				buf_free(&token);
 				return emit_bind_nak(a, out, call_id, RPC_NAK_INVALID_CHECKSUM);
 			}
-		} else if (e != CERR_STATUS_MORE_PROCESSING_REQUIRED) {
+		} else {
 			/* Windows naks a bind whose token it cannot accept with
 			 * invalid_checksum (seen with unusable Kerberos tickets) */
 			auth_failed(a, sc, e);
@@ -982,13 +1029,13 @@ static cerr_t handle_alter(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *
 				  new_prov->name ? new_prov->name : "?", sc->level);
 		}
 		cerr_t e = sc->prov->step(sc->ctx, &p->auth.auth_value, &token);
-		if (e == CERR_OK) {
-			if (auth_complete(a, sc) != CERR_OK) {
+		if (e == CERR_OK || e == CERR_STATUS_MORE_PROCESSING_REQUIRED) {
+			if ((e == CERR_OK ? auth_complete(a, sc) : auth_early(a, sc)) != CERR_OK) {
 				buf_free(&token);
 				return fault_close(a, out, call_id, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true,
 						   CERR_AUTH_FAILED);
 			}
-		} else if (e != CERR_STATUS_MORE_PROCESSING_REQUIRED) {
+		} else {
 			auth_failed(a, sc, e);
 			buf_free(&token);
 			/* Samba dcesrv_alter_done: a rejected token is a sec_pkg_error fault */

@@ -5,7 +5,8 @@
  * garbage input, and the auth plumbing through a fake provider (an XOR "seal"
  * and a checksum "signature"), including several security contexts on one
  * connection (alter_context with a new auth_context_id, as impacket's DCOM
- * client sends it). */
+ * client sends it), and a caller known from the first leg (identity_early,
+ * as Kerberos' AP-REQ) refused in the bind itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -106,6 +107,7 @@ static const rpc_iface_t epm_only_iface = {
 
 struct rpc_auth_ctx {
 	int legs;
+	bool ap_req; /* a Kerberos-like first leg: the caller is known before completion */
 	uint32_t seq_in, seq_out;
 	bool last_header_sign;
 	rpc_identity_t id;
@@ -125,11 +127,17 @@ static cerr_t fake_ctx_new(void *data, rpc_auth_ctx_t **out)
 
 static bool tok_is(const cur_t *in, const char *s) { return cur_equal(in, s, strlen(s)); }
 
-/* NEG -> CHAL (more); AUTH-OK -> done; ALTER-OK -> done with FIN; ONESHOT ->
+/* KRB -> AP-REP (more, identity_early known); NEG -> CHAL (more); AUTH-OK -> done; ALTER-OK -> done with FIN; ONESHOT ->
  * done with DONE; anything else -> logon failure */
 static cerr_t fake_step(rpc_auth_ctx_t *c, const cur_t *in, buf_t *out)
 {
 	c->legs++;
+	if (tok_is(in, "KRB")) {
+		/* a DCE-style AP-REQ: AP-REP back, more to come, caller known now */
+		c->ap_req = true;
+		buf_put_bytes(out, "AP-REP", 6);
+		return CERR_STATUS_MORE_PROCESSING_REQUIRED;
+	}
 	if (tok_is(in, "NEG")) {
 		buf_put_bytes(out, "CHAL", 4);
 		return CERR_STATUS_MORE_PROCESSING_REQUIRED;
@@ -149,6 +157,14 @@ static cerr_t fake_step(rpc_auth_ctx_t *c, const cur_t *in, buf_t *out)
 }
 
 static const rpc_identity_t *fake_identity(rpc_auth_ctx_t *c) { return &c->id; }
+
+/* the caller after the first leg, for KRB only; the provisional flag is
+ * the only difference (the fake reports the same struct at completion) */
+static const rpc_identity_t *fake_identity_early(rpc_auth_ctx_t *c)
+{
+	c->id.provisional = c->ap_req && c->legs == 1;
+	return c->id.provisional ? &c->id : NULL;
+}
 static size_t fake_sig_len(rpc_auth_ctx_t *c) { return 16; }
 
 static uint32_t fake_sum(const uint8_t *pdu, size_t so, size_t sl, bool hs)
@@ -210,6 +226,7 @@ static const rpc_auth_provider_t fake_provider = {
 	.ctx_new = fake_ctx_new,
 	.step = fake_step,
 	.identity = fake_identity,
+	.identity_early = fake_identity_early,
 	.sig_len = fake_sig_len,
 	.protect = fake_protect,
 	.unprotect = fake_unprotect,
@@ -224,13 +241,16 @@ static cerr_t hook_status;
 static int principal_token = 42; /* stands for an access token */
 static int principals_freed;
 static bool hook_out_was_null;
+static bool hook_provisional; /* the last successful call saw an identity_early identity */
 
 static cerr_t on_auth(void *arg, const rpc_conn_info_t *conn, cerr_t status, void **out_principal)
 {
 	(void)arg;
-	(void)conn;
 	hook_calls++;
 	hook_status = status;
+	if (status == CERR_OK) {
+		hook_provisional = conn->identity && conn->identity->provisional;
+	}
 	hook_out_was_null = out_principal == NULL;
 	if (out_principal) {
 		*out_principal = &principal_token; /* also on a refusal: must be freed then */
@@ -289,6 +309,7 @@ static fixture_t *fx_new(size_t max_stub)
 	hook_calls = 0;
 	hook_status = CERR__COUNT;
 	hook_out_was_null = false;
+	hook_provisional = false;
 	principals_freed = 0;
 	calls_run = 0;
 	ctx_news = 0;
@@ -1294,6 +1315,106 @@ static void test_auth_alter_leg(void **state)
 	fx_free(f);
 }
 
+static void test_auth_early_identity(void **state)
+{
+	/* Kerberos-like: the caller is known from the bind's token, so on_auth
+	 * runs in the bind and a refusal is bind_nak 9 there (MS-RPCE 3.3.1.5.2,
+	 * MS-KILE 3.4.5.1), not a fault at the alter_context leg */
+	fixture_t *f = fx_new(0);
+	rpc_syntax_t t = ndr20();
+	rpc_ctx_elem_t ce = {.ctx_id = 0, .abstract = {TEST_UUID, 1}, .n_transfer = 1, .transfer = &t};
+	hook_answer = CERR_STATUS_LOGON_TYPE_NOT_GRANTED;
+	bind_test(f, "KRB", RPC_AUTH_LEVEL_PKT_PRIVACY);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_int_equal(f->n, 1);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_BIND_NAK);
+	assert_int_equal(f->p[0].u.bind_nak.reason, RPC_NAK_INVALID_CHECKSUM);
+	assert_int_equal(hook_calls, 1);
+	assert_true(hook_provisional);
+	assert_int_equal(principals_freed, 1); /* made before refusing: released at once */
+	assert_null(assoc_conn_info(f->a)->principal);
+	fx_free(f);
+	assert_int_equal(principals_freed, 1);
+
+	/* accepted in the bind, completed by impacket's alter_context: on_auth
+	 * is not asked again, and the token made in the bind is the caller's */
+	f = fx_new(0);
+	bind_test(f, "KRB", RPC_AUTH_LEVEL_PKT_PRIVACY);
+	assert_int_equal(f->rc, CERR_OK);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_BIND_ACK);
+	assert_true(cur_equal(&f->p[0].auth.auth_value, "AP-REP", 6));
+	assert_int_equal(hook_calls, 1);
+	assert_true(hook_provisional);
+	assert_null(assoc_conn_info(f->a)->principal); /* not before the context completes */
+	put_bind(f, RPC_PTYPE_ALTER_CONTEXT, 1, 0, 4280, 4280, 0, &ce, 1, "ALTER-OK", RPC_AUTH_LEVEL_PKT_PRIVACY);
+	feed(f);
+	assert_int_equal(f->rc, CERR_OK);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_ALTER_CONTEXT_RESP);
+	assert_int_equal(hook_calls, 1);
+	assert_ptr_equal(assoc_conn_info(f->a)->principal, &principal_token);
+	request(f, 2, 0, 0, "sealed", 6);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	assert_ptr_equal(last_conn->principal, &principal_token);
+	assert_string_equal(last_conn->identity->user, "alice");
+	assert_int_equal(principals_freed, 0);
+	fx_free(f);
+	assert_int_equal(principals_freed, 1);
+
+	/* completed by AUTH3 (Windows, Samba): the same */
+	f = fx_new(0);
+	bind_test(f, "KRB", RPC_AUTH_LEVEL_PKT_INTEGRITY);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_BIND_ACK);
+	put_auth3(f, "AUTH-OK", RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x1234);
+	feed(f);
+	assert_int_equal(f->n, 0);
+	assert_int_equal(hook_calls, 1);
+	request(f, 3, 0, 0, "abc", 3);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_RESPONSE);
+	assert_ptr_equal(last_conn->principal, &principal_token);
+	fx_free(f);
+	assert_int_equal(principals_freed, 1);
+
+	/* the last leg failing after the bind's on_auth: the token goes at once,
+	 * the hook hears of the failure, the first request is refused */
+	f = fx_new(0);
+	bind_test(f, "KRB", RPC_AUTH_LEVEL_PKT_INTEGRITY);
+	put_auth3(f, "WRONG", RPC_AUTH_LEVEL_PKT_INTEGRITY, 0x1234);
+	feed(f);
+	assert_int_equal(hook_calls, 2);
+	assert_int_equal(hook_status, CERR_STATUS_LOGON_FAILURE);
+	assert_int_equal(principals_freed, 1);
+	request(f, 3, 0, 0, "abc", 3);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 3, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, false);
+	assert_int_equal(calls_run, 0);
+	fx_free(f);
+	assert_int_equal(principals_freed, 1);
+
+	/* an NTLM-like bind names nobody before AUTH3: no early call */
+	f = fx_new(0);
+	bind_test(f, "NEG", RPC_AUTH_LEVEL_PKT_INTEGRITY);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_BIND_ACK);
+	assert_int_equal(hook_calls, 0);
+	fx_free(f);
+
+	/* a second security context started by alter_context with a refused
+	 * caller: the fault comes at that first leg */
+	f = fx_new(0);
+	bind_test(f, "ONESHOT", RPC_AUTH_LEVEL_PKT_INTEGRITY);
+	assert_int_equal(f->p[0].hdr.ptype, RPC_PTYPE_BIND_ACK);
+	hook_answer = CERR_STATUS_LOGON_TYPE_NOT_GRANTED;
+	rpc_ctx_elem_t ce1 = {.ctx_id = 1, .abstract = {TEST_UUID, 1}, .n_transfer = 1, .transfer = &t};
+	put_bind_auth(f, RPC_PTYPE_ALTER_CONTEXT, 3, 0, 4280, 4280, 0, &ce1, 1, "KRB", RPC_AUTH_LEVEL_PKT_INTEGRITY,
+		      0x5678);
+	feed(f);
+	assert_int_not_equal(f->rc, CERR_OK);
+	assert_fault(f, 3, 0, CERR_NCA_S_FAULT_ACCESS_DENIED, true);
+	assert_int_equal(hook_calls, 2);
+	assert_true(hook_provisional);
+	fx_free(f);
+	assert_int_equal(principals_freed, 2);
+}
+
 /* alter_ctx2 adds presentation context pctx for iface under a new security
  * context auth_ctx_id at level: NTLM-shaped (alter_context NEG ->
  * alter_context_resp CHAL -> auth3), as impacket's rpcrt alter_ctx does. */
@@ -1525,6 +1646,7 @@ int main(void)
 		cmocka_unit_test(test_auth_mismatch),
 		cmocka_unit_test(test_auth_failures),
 		cmocka_unit_test(test_auth_alter_leg),
+		cmocka_unit_test(test_auth_early_identity),
 		cmocka_unit_test(test_auth_second_context),
 		cmocka_unit_test(test_auth_context_ids),
 		cmocka_unit_test(test_auth_context_limit),
