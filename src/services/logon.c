@@ -906,9 +906,16 @@ cerr_t logon_on_auth(void *arg, const rpc_conn_info_t *conn, cerr_t status, void
 	if (!id) {
 		return CERR_INTERNAL;
 	}
-	snprintf(detail, sizeof(detail), "security context complete: %s for %s from workstation %s, level %u, "
-		 "session key %zu bytes", at.package, at.account, dash(id->workstation), conn->auth_level,
-		 id->session_key_len);
+	if (id->provisional) {
+		/* Kerberos in DCE style: the token is made from the AP-REQ, before
+		 * the client's AP-REP completes the context (MS-KILE 3.4.5.1) */
+		snprintf(detail, sizeof(detail), "AP-REQ accepted (the context completes at the next leg): %s for %s, "
+			 "level %u", at.package, at.account, conn->auth_level);
+	} else {
+		snprintf(detail, sizeof(detail), "security context complete: %s for %s from workstation %s, level %u, "
+			 "session key %zu bytes", at.package, at.account, dash(id->workstation), conn->auth_level,
+			 id->session_key_len);
+	}
 	trace(l, &at, "context", CERR_OK, detail);
 
 	token_t *t = NULL;
@@ -945,9 +952,9 @@ cerr_t logon_on_auth(void *arg, const rpc_conn_info_t *conn, cerr_t status, void
 	if (e != CERR_OK) {
 		log_info("logon: %s from %s refused: %s", token_account_name(t), dash(at.peer), why);
 		trace(l, &at, "result", e,
-		      "token creation failed: STATUS_LOGON_TYPE_NOT_GRANTED; the bind is refused with bind_nak "
-		      "reason 9 (invalid_checksum), or, for a context completed in AUTH3 or alter_context, the "
-		      "first request gets a fault with access denied (event 4625)");
+		      "token creation failed: STATUS_LOGON_TYPE_NOT_GRANTED; in a bind (Kerberos: at its AP-REQ) the "
+		      "bind is refused with bind_nak reason 9 (invalid_checksum), in an alter_context with a fault "
+		      "access denied, and after AUTH3 (NTLM) the first request gets that fault (event 4625)");
 		audit_failure(l, &at, id, t, CERR_STATUS_LOGON_TYPE_NOT_GRANTED, CERR_OK, why, p);
 		rights_policy_unref(p);
 		token_unref(t);
