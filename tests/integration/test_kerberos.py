@@ -9,7 +9,11 @@ tickets from a real KDC:
   built like Windows': Heimdal, header signing, auth3) bind with krb5 and
   spnego at sign and seal; a ticket for a principal the keytab lacks is
   refused; 4624 names the package. MIT tickets carry no logon info, so the
-  principal maps to the local account of the same name.
+  principal maps to the local account of the same name. With SeNetworkLogonRight
+  granted only to a local group alice is not in, her SPNEGO bind gets bind_nak
+  reason 9 in the bind itself (the token is made from the AP-REQ, MS-KILE
+  3.4.5.1, though impacket's AP-REP would follow in an alter_context) and 4625
+  0xc000015b; her group added to the policy + SIGHUP, she enrolls.
 - a Samba AD DC (samba_dc.py, ~10 s, root only): the same with a domain user
   whose ticket carries a full PAC, and the CA's keytab exported from CA1$.
 
@@ -20,8 +24,10 @@ or certad's keytab support are missing. Run with /usr/bin/python3 (impacket and 
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 import unittest
 
 from impacket.dcerpc.v5 import mgmt, transport
@@ -55,6 +61,35 @@ def restore_env(saved):
         if k not in saved:
             del os.environ[k]
     os.environ.update(saved)
+
+
+INF_HEAD = '[Unicode]\nUnicode=yes\n[Version]\nsignature="$CHICAGO$"\nRevision=1\n[Privilege Rights]\n'
+
+
+def sighup(ca):
+    """SIGHUP certad and wait until it says it reloaded the user-rights policy."""
+    before = ca.stderr().count("SIGHUP:")
+    ca.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        err = ca.stderr()
+        if err.count("SIGHUP:") > before:
+            last = err[err.rfind("SIGHUP:"):].splitlines()[0]
+            if "reloaded" not in last:
+                raise AssertionError(last)
+            return
+        time.sleep(0.05)
+    raise AssertionError("certad did not react to SIGHUP")
+
+
+def logon_events(ca, event_id, user):
+    out = []
+    for line in ca.events().splitlines():
+        if line.startswith("{"):
+            rec = json.loads(line)
+            if rec.get("id") == event_id and rec["data"].get("TargetUserName", "").lower() == user:
+                out.append(rec["data"])
+    return out
 
 
 def kerberos_conf(keytab):
@@ -211,6 +246,53 @@ class MitRealmTest(KerberosMixin, unittest.TestCase):
             self.assertRegex(str(cm.exception), r"(?i)authentication.type.not.recognized")
         finally:
             ca.assert_clean_exit()
+
+    @unittest.skipIf(icpr_ndr is None, "MS-ICPR test pieces missing")
+    def test_refused_network_logon_is_bind_nak_9_then_sighup_enrolls(self):
+        """issue 4: SeNetworkLogonRight only for CertUsers, which alice (the
+        local account her MIT principal maps to) is not in: impacket's SPNEGO
+        bind gets bind_nak reason 9 - in the bind, not at the alter_context
+        that would carry her AP-REP - and 4625 says 0xc000015b; CertUsers and
+        BUILTIN\\Users granted + SIGHUP: the same bind enrolls, no restart."""
+        self.ca.certa("group", "add", "CertUsers", check=False)
+        inf = os.path.join(self.ca.state, "secpol.inf")
+        port = self.ca.epm_resolve(ICPR_UUID)
+        pid = self.ca.proc.pid
+        try:
+            with open(inf, "w") as f:
+                f.write(INF_HEAD + "SeNetworkLogonRight = CertUsers\n")
+            sighup(self.ca)
+            naks = self.ca.stderr().count("bind_nak reason 9")
+            with self.assertRaises(DCERPCException) as cm:
+                impacket_connect(port, self.host, self.kdc.realm, ICPR_UUID)
+            # impacket's words for a bind_nak with reject reason 9 (a fault
+            # would be rpc_s_access_denied)
+            self.assertEqual(str(cm.exception), "Bind context rejected: invalid_checksum")
+            self.assertEqual(self.ca.stderr().count("bind_nak reason 9"), naks + 1)
+            self.assertRegex(self.ca.stderr(), r"alice at the first leg but refused: STATUS_LOGON_TYPE_NOT_GRANTED")
+            d = logon_events(self.ca, 4625, "alice")[-1]
+            self.assertEqual(d["Status"], "0xc000015b")
+            self.assertIn(d["AuthenticationPackageName"], ("Kerberos", "Negotiate"))
+            self.assertEqual(d["LogonType"], 3)
+
+            with open(inf, "w") as f:
+                f.write(INF_HEAD + "SeNetworkLogonRight = CertUsers,*S-1-5-32-545\n")
+            sighup(self.ca)
+            before = len(logon_events(self.ca, 4624, "alice"))
+            dce = impacket_connect(port, self.host, self.kdc.realm, ICPR_UUID)
+            try:
+                req = icpr_ndr.build_request(CA_NAME, 0, "CertificateTemplate:User", make_csr())
+                r = Result(dce.request(req, checkError=False))
+            finally:
+                dce.disconnect()
+            self.assertEqual((r.status, r.disposition), (0, CR_DISP_ISSUED), r)
+            # one logon, made at the AP-REQ and kept when the context completed
+            self.assertEqual(len(logon_events(self.ca, 4624, "alice")), before + 1)
+            self.assertEqual(self.ca.proc.pid, pid)
+        finally:
+            if os.path.exists(inf):
+                os.remove(inf)
+            sighup(self.ca)
 
 
 @unittest.skipUnless(samba_dc.available(), "Samba AD DC missing or not root (scripts/deps.sh test)")

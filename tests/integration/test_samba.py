@@ -10,12 +10,13 @@ A user outside the granted group gets the access-denied fault and 4625 with
 0xc000015b; a wrong password is 4625 0xc000006d/0xc000006a as the DC said.
 With Kerberos ([auth] kerberos, keytab), the same user's ticket from the
 Samba KDC carries a PAC whose groups (in 4624) match the NTLM SIDs, and the
-refused user's Kerberos logon is refused with 4625 0xc000015b (bind_nak
-reason 9 where the context completes in the bind, the access-denied fault
-where it completes in an alter_context, as impacket's SPNEGO does, or in
-AUTH3, as Samba's client does); Samba's own client drives Kerberos and SPNEGO,
-and impacket's SPNEGO enrolls. Adding a group of the refused user to the
-policy and sending SIGHUP lets its next Kerberos logon through, no restart.
+refused user's Kerberos logon is refused with 4625 0xc000015b and bind_nak
+reason 9 in the bind, as Windows does: the token is made from the AP-REQ
+(MS-KILE 3.4.5.1), though the client's AP-REP would still follow in an
+alter_context (impacket's SPNEGO) or in AUTH3 (Samba's client); Samba's own
+client drives Kerberos and SPNEGO, and impacket's SPNEGO enrolls. Adding a
+group of the refused user to the policy and sending SIGHUP lets its next
+Kerberos logon through, no restart.
 
 libwbclient finds the test's winbindd only with nss_wrapper preloaded
 (test-infrastructure.md); certad then runs with LD_PRELOAD, and under ASan
@@ -267,8 +268,13 @@ class SambaTest(unittest.TestCase):
             self.assertEqual(domain_sids(d["Groups"], domain_sid), domain_sids(ntlm["Groups"], domain_sid))
 
     def test_samba_client_kerberos_refused_user(self):
+        """Auth type 16 from a Windows-like client (its AP-REP would come in
+        AUTH3): refused in the bind with bind_nak reason 9 all the same."""
+        naks = self.ca.stderr().count("bind_nak reason 9")
         with self.assertRaises(AssertionError) as cm:
             self.samba_kerberos(ERIN, ERIN_PW, "krb5,seal")
+        self.assertEqual(self.ca.stderr().count("bind_nak reason 9"), naks + 1, str(cm.exception))
+        self.assertIn(f"{ERIN} at the first leg but refused: STATUS_LOGON_TYPE_NOT_GRANTED", self.ca.stderr())
         d = self.last(4625, ERIN)
         self.assertEqual(d["Status"], "0xc000015b", str(cm.exception))
         self.assertEqual(d["AuthenticationPackageName"], "Kerberos")
@@ -337,22 +343,56 @@ class SambaTest(unittest.TestCase):
                 if d.get("TargetUserName", "").lower() == DAVE and d["AuthenticationPackageName"] == "NTLM"]
         self.assertEqual(domain_sids(krb[-1]["Groups"], domain_sid), domain_sids(ntlm[-1]["Groups"], domain_sid))
 
+    def sighup_policy(self, text):
+        """Write the policy and SIGHUP; returns once certad says it reloaded."""
+        before = self.ca.stderr().count("SIGHUP:")
+        with open(os.path.join(self.ca.state, "secpol.inf"), "w") as f:
+            f.write(text)
+        self.ca.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while self.ca.stderr().count("SIGHUP:") == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("reloaded", self.ca.stderr().rsplit("SIGHUP:", 1)[-1].splitlines()[0])
+
     def test_kerberos_refused_user_gets_bind_nak_9(self):
-        """Refused where the context completes: in the bind, bind_nak reason 9
-        (impacket: "Bind context rejected: invalid_checksum"); impacket's
-        DCE-style SPNEGO completes in the alter_context it sends inside
-        bind(), which gets the access-denied fault instead."""
+        """issue 4: erin's SPNEGO bind is refused in the bind with bind_nak
+        reason 9 (impacket: "Bind context rejected: invalid_checksum"), not
+        at the alter_context impacket would send with her AP-REP: Windows
+        makes the token from the AP-REQ (MS-KILE 3.4.5.1) and a failure there
+        fails the bind (MS-RPCE 3.3.1.5.2). 4625 0xc000015b with the PAC's SID.
+        Domain Users granted + SIGHUP: her next bind enrolls, no restart."""
+        naks = self.ca.stderr().count("bind_nak reason 9")
         dce = self.kerberos(ERIN, ERIN_PW)
         try:
             with self.assertRaises(DCERPCException) as cm:
                 dce.bind(uuidtup_to_bin(ICPR_UUID))
-            self.assertTrue("invalid_checksum" in str(cm.exception) or "rpc_s_access_denied" in str(cm.exception),
-                            str(cm.exception))
+            self.assertEqual(str(cm.exception), "Bind context rejected: invalid_checksum")
         finally:
             dce.disconnect()
+        self.assertEqual(self.ca.stderr().count("bind_nak reason 9"), naks + 1)
         d = self.last(4625, ERIN)
         self.assertEqual(d["Status"], "0xc000015b")
         self.assertEqual(d["AuthenticationPackageName"], "Kerberos")
+        self.assertEqual(d["TargetUserSid"], self.sid_of(ERIN))
+        self.assertIn(self.sid_of(GROUP), d["Granted"])
+
+        pid = self.ca.proc.pid
+        try:
+            self.sighup_policy(INF.replace(f"\\{GROUP}\n", f"\\{GROUP},{samba_dc.DOMAIN}\\Domain Users\n"))
+            before = len([e for e in events(self.ca, 4624) if e.get("TargetUserName", "").lower() == ERIN])
+            dce = self.kerberos(ERIN, ERIN_PW)
+            try:
+                dce.bind(uuidtup_to_bin(ICPR_UUID))
+                self.assertEqual(self.enroll_on(dce, ERIN), (0, CR_DISP_ISSUED))
+            finally:
+                dce.disconnect()
+            # one logon for the connection: made at the AP-REQ, kept at completion
+            after = [e for e in events(self.ca, 4624) if e.get("TargetUserName", "").lower() == ERIN]
+            self.assertEqual(len(after), before + 1)
+            self.assertEqual(after[-1]["TargetUserSid"], self.sid_of(ERIN))
+            self.assertEqual(self.ca.proc.pid, pid)
+        finally:
+            self.sighup_policy(INF)
 
 
 if __name__ == "__main__":
