@@ -24,6 +24,7 @@
 #include "dcom/actprops.h"
 #include "dcom/objref.h"
 #include "dcom/orpc.h"
+#include "testutil.h"
 
 /* RemoteCreateInstance (opnum 4): ORPCTHIS 5.7 flags 1, pUnkOuter NULL,
  * pActProperties = MInterfacePointer (416 bytes) with OBJREF_CUSTOM whose blob
@@ -40,18 +41,9 @@ static const char RCI_STUB[] =
 	"01100800cccccccc10000000cccccccc0000000000000000000000000000000001100800cccccccc1a000000cccccccc"
 	"0000000086600000000000000100aaaadeb70000010000000700fafafafafafa";
 
-/* RemoteGetClassObject (opnum 3): ORPCTHIS, pActProperties, asking for IClassFactory. */
-static const char RGCO_STUB[] =
-	"050007000100000000000000443322116655887799aabbccddeeff000000000072810000a0010000a00100004d454f57"
-	"04000000a201000000000000c0000000000000463803000000000000c000000000000046000000007801000068010000"
-	"0000000001100800cccccccc88000000cccccccc68010000980000000000000002000000040000000000000000000000"
-	"00000000000000008c11000015d400000000000004000000ab01000000000000c000000000000046a501000000000000"
-	"c000000000000046a401000000000000c000000000000046aa01000000000000c0000000000000460400000058000000"
-	"28000000200000003000000001100800cccccccc44000000cccccccc746e9ed988fcd011b49800a0c90312f300000000"
-	"00000000000000000100000000000000133200000000000005000700010000000100000000000000c000000000000046"
-	"fafafafa01100800cccccccc18000000cccccccc00000000000000000000000000000000000000000000000001100800"
-	"cccccccc10000000cccccccc0000000000000000000000000000000001100800cccccccc1a000000cccccccc00000000"
-	"a93b0000000000000100aaaab3f00000010000000700fafafafafafa";
+/* RemoteGetClassObject (opnum 3): ORPCTHIS, pActProperties, asking for
+ * IClassFactory - tu_rgco_stub_hex (testutil.c), shared with
+ * test_dcom_exporter.c. */
 
 /* IActivation::RemoteActivation (opnum 0). impacket sends its default
  * ORPCTHIS here: flags 0, nil cid, and a non-NULL extensions pointer to an
@@ -60,18 +52,6 @@ static const char RA_STUB[] =
 	"05000700000000000000000000000000000000000000000000000000a5770000000000000000000090be000000000000"
 	"746e9ed988fcd011b49800a0c90312f30000000000000000020000000000000001000000d4b9000001000000706e9ed9"
 	"88fcd011b49800a0c90312f30100cece010000000700";
-
-static size_t unhex(const char *h, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	while (h[0] && h[1] && n < cap) {
-		unsigned v;
-		sscanf(h, "%2x", &v);
-		out[n++] = (uint8_t)v;
-		h += 2;
-	}
-	return n;
-}
 
 static const guid_t *clsid_certreq(void)
 {
@@ -135,7 +115,7 @@ static void test_impacket_create_instance(void **state)
 {
 	(void)state;
 	uint8_t stub[1024];
-	size_t n = unhex(RCI_STUB, stub, sizeof(stub));
+	size_t n = tu_unhex(RCI_STUB, stub, sizeof(stub));
 	assert_int_equal(n, 464);
 	arena_t *a = arena_new();
 	orpcthis_t t;
@@ -169,7 +149,7 @@ static void test_impacket_get_class_object(void **state)
 {
 	(void)state;
 	uint8_t stub[1024];
-	size_t n = unhex(RGCO_STUB, stub, sizeof(stub));
+	size_t n = tu_unhex(tu_rgco_stub_hex, stub, sizeof(stub));
 	arena_t *a = arena_new();
 	orpcthis_t t;
 	ndr_blob_t mip;
@@ -185,7 +165,7 @@ static void test_orpcthis_extensions(void **state)
 {
 	(void)state;
 	uint8_t stub[256];
-	size_t n = unhex(RA_STUB, stub, sizeof(stub));
+	size_t n = tu_unhex(RA_STUB, stub, sizeof(stub));
 	cur_t c;
 	cur_init(&c, stub, n);
 	orpcthis_t t;
@@ -205,7 +185,7 @@ static void test_orpcthis_extensions(void **state)
 				  "02000000" "0c000200" "00000000" /* max_count 2, [ref, NULL] */
 				  "08000000" "1c03000000000000c000000000000046" "05000000" "0102030405000000";
 	uint8_t b[128];
-	n = unhex(ONE, b, sizeof(b));
+	n = tu_unhex(ONE, b, sizeof(b));
 	cur_init(&c, b, n);
 	assert_true(dcom_get_orpcthis(&c, &t));
 	assert_true(cur_empty(&c));
@@ -253,7 +233,7 @@ static void test_truncation_and_flips(void **state)
 {
 	(void)state;
 	uint8_t stub[1024];
-	size_t n = unhex(RCI_STUB, stub, sizeof(stub));
+	size_t n = tu_unhex(RCI_STUB, stub, sizeof(stub));
 	for (size_t k = 0; k < n; k++) {
 		arena_t *a = arena_new();
 		uint8_t *copy = malloc(k ? k : 1);
@@ -323,7 +303,7 @@ static void test_actprops_in_round_trip(void **state)
 {
 	(void)state;
 	uint8_t stub[1024];
-	size_t n = unhex(RCI_STUB, stub, sizeof(stub));
+	size_t n = tu_unhex(RCI_STUB, stub, sizeof(stub));
 	arena_t *a = arena_new();
 	orpcthis_t t;
 	ndr_blob_t mip;

@@ -19,6 +19,7 @@
 #include "dcom/exporter.h"
 #include "dcom/objref.h"
 #include "rpc/pdu.h"
+#include "testutil.h"
 
 /* impacket IRemoteSCMActivator.RemoteCreateInstance(CertSrv Request, ICertRequestD) */
 static const char RCI_STUB[] =
@@ -33,18 +34,8 @@ static const char RCI_STUB[] =
 	"01100800cccccccc10000000cccccccc0000000000000000000000000000000001100800cccccccc1a000000cccccccc"
 	"00000000d7870000000000000100aaaab0fa0000010000000700fafafafafafa";
 
-/* impacket IRemoteSCMActivator.RemoteGetClassObject(CertSrv Request, IID_IClassFactory) */
-static const char RGCO_STUB[] =
-	"050007000100000000000000443322116655887799aabbccddeeff000000000072810000a0010000a00100004d454f57"
-	"04000000a201000000000000c0000000000000463803000000000000c000000000000046000000007801000068010000"
-	"0000000001100800cccccccc88000000cccccccc68010000980000000000000002000000040000000000000000000000"
-	"00000000000000008c11000015d400000000000004000000ab01000000000000c000000000000046a501000000000000"
-	"c000000000000046a401000000000000c000000000000046aa01000000000000c0000000000000460400000058000000"
-	"28000000200000003000000001100800cccccccc44000000cccccccc746e9ed988fcd011b49800a0c90312f300000000"
-	"00000000000000000100000000000000133200000000000005000700010000000100000000000000c000000000000046"
-	"fafafafa01100800cccccccc18000000cccccccc00000000000000000000000000000000000000000000000001100800"
-	"cccccccc10000000cccccccc0000000000000000000000000000000001100800cccccccc1a000000cccccccc00000000"
-	"a93b0000000000000100aaaab3f00000010000000700fafafafafafa";
+/* impacket IRemoteSCMActivator.RemoteGetClassObject(CertSrv Request,
+ * IID_IClassFactory) is tu_rgco_stub_hex (testutil.c). */
 
 /* impacket IActivation.RemoteActivation(CertSrv Request, ICertRequestD) */
 static const char RA_STUB[] =
@@ -55,18 +46,6 @@ static const char RA_STUB[] =
 /* impacket IObjectExporter.ComplexPing(0, 0, [0xaaaa, 0xbbbb], []) */
 static const char CP_NEW_STUB[] =
 	"0000000000000000000002000000aaaaabe0000002000000aaaa000000000000bbbb00000000000000000000";
-
-static size_t unhex(const char *h, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	while (h[0] && h[1] && n < cap) {
-		unsigned v;
-		sscanf(h, "%2x", &v);
-		out[n++] = (uint8_t)v;
-		h += 2;
-	}
-	return n;
-}
 
 /* ---- a fake clock and a test class ---- */
 
@@ -224,7 +203,7 @@ static reply_t call_iface(const guid_t *uuid, uint16_t opnum, const guid_t *obje
 static reply_t call_hex(const guid_t *uuid, uint16_t opnum, const char *hex)
 {
 	static uint8_t stub[4096];
-	size_t n = unhex(hex, stub, sizeof(stub));
+	size_t n = tu_unhex(hex, stub, sizeof(stub));
 	return call_iface(uuid, opnum, NULL, stub, n);
 }
 
@@ -380,7 +359,7 @@ static void test_activation_refusals(void **state)
 
 	/* an unknown class */
 	uint8_t stub[1024];
-	size_t n = unhex(RCI_STUB, stub, sizeof(stub));
+	size_t n = tu_unhex(RCI_STUB, stub, sizeof(stub));
 	stub[272] ^= 0xff; /* classId's first byte: MIP data at 48, blob at 96, properties at 256 */
 	assert_int_equal(stub[272], 0x74 ^ 0xff);
 	r = call_iface(&DCOM_IID_IREMOTESCMACTIVATOR, DCOM_OP_REMOTE_CREATE_INSTANCE, NULL, stub, n);
@@ -389,7 +368,7 @@ static void test_activation_refusals(void **state)
 	reply_free(&r);
 
 	/* an interface the class lacks: E_NOINTERFACE, and no object left behind */
-	n = unhex(RCI_STUB, stub, sizeof(stub));
+	n = tu_unhex(RCI_STUB, stub, sizeof(stub));
 	stub[324] ^= 0xff; /* the requested IID (pIID's pointee) */
 	assert_int_equal(stub[324], 0x70 ^ 0xff);
 	r = call_iface(&DCOM_IID_IREMOTESCMACTIVATOR, DCOM_OP_REMOTE_CREATE_INSTANCE, NULL, stub, n);
@@ -400,14 +379,14 @@ static void test_activation_refusals(void **state)
 	assert_int_equal(g_released, 1);
 
 	/* a higher COM minor version: RPC_E_VERSION_MISMATCH (MS-DCOM 3.1.2.5.2.3) */
-	n = unhex(RCI_STUB, stub, sizeof(stub));
+	n = tu_unhex(RCI_STUB, stub, sizeof(stub));
 	stub[2] = 8;
 	r = call_iface(&DCOM_IID_IREMOTESCMACTIVATOR, DCOM_OP_REMOTE_CREATE_INSTANCE, NULL, stub, n);
 	a = parse_act_reply(&r);
 	assert_int_equal(a.hr, 0x80010110u);
 	reply_free(&r);
 	/* a damaged blob is an NDR fault; opnums 0-2 are out of range */
-	n = unhex(RCI_STUB, stub, sizeof(stub));
+	n = tu_unhex(RCI_STUB, stub, sizeof(stub));
 	stub[96] ^= 0x40; /* dwSize */
 	r = call_iface(&DCOM_IID_IREMOTESCMACTIVATOR, DCOM_OP_REMOTE_CREATE_INSTANCE, NULL, stub, n);
 	assert_int_equal(r.e, CERR_MALFORMED);
@@ -997,7 +976,7 @@ static void test_resolver(void **state)
 static void test_class_object(void **state)
 {
 	(void)state;
-	reply_t r = call_hex(&DCOM_IID_IREMOTESCMACTIVATOR, DCOM_OP_REMOTE_GET_CLASS_OBJECT, RGCO_STUB);
+	reply_t r = call_hex(&DCOM_IID_IREMOTESCMACTIVATOR, DCOM_OP_REMOTE_GET_CLASS_OBJECT, tu_rgco_stub_hex);
 	act_reply_t a = parse_act_reply(&r);
 	assert_int_equal(a.hr, 0);
 	assert_int_equal(g_created, 0); /* the class factory, not an instance */
@@ -1117,13 +1096,13 @@ static void test_hostile_stubs(void **state)
 {
 	(void)state;
 	uint8_t stub[1024];
-	size_t n = unhex(RCI_STUB, stub, sizeof(stub));
+	size_t n = tu_unhex(RCI_STUB, stub, sizeof(stub));
 	sweep(&DCOM_IID_IREMOTESCMACTIVATOR, DCOM_OP_REMOTE_CREATE_INSTANCE, NULL, stub, n);
-	n = unhex(RGCO_STUB, stub, sizeof(stub));
+	n = tu_unhex(tu_rgco_stub_hex, stub, sizeof(stub));
 	sweep(&DCOM_IID_IREMOTESCMACTIVATOR, DCOM_OP_REMOTE_GET_CLASS_OBJECT, NULL, stub, n);
-	n = unhex(RA_STUB, stub, sizeof(stub));
+	n = tu_unhex(RA_STUB, stub, sizeof(stub));
 	sweep(&DCOM_IID_IACTIVATION, DCOM_OP_REMOTE_ACTIVATION, NULL, stub, n);
-	n = unhex(CP_NEW_STUB, stub, sizeof(stub));
+	n = tu_unhex(CP_NEW_STUB, stub, sizeof(stub));
 	sweep(&DCOM_IID_IOBJECTEXPORTER, DCOM_OP_COMPLEX_PING, NULL, stub, n);
 	dcom_exporter_stats_t st;
 	dcom_exporter_stats(g_x, &st);

@@ -15,6 +15,7 @@
 
 #include "rpc/epm.h"
 #include "rpc/mgmt.h"
+#include "testutil.h"
 
 /* ---- fixtures ---- */
 
@@ -57,18 +58,6 @@ static const char IMPACKET_LOOKUP_BY_IF[] =
 	"0100" "07" "0200" "c225"                                                  \
 	"0100" "09" "0400" "7f000001"
 #define NULL_HANDLE "0000000000000000000000000000000000000000"
-
-static size_t unhex(const char *h, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	while (h[0] && h[1] && n < cap) {
-		unsigned v;
-		sscanf(h, "%2x", &v);
-		out[n++] = (uint8_t)v;
-		h += 2;
-	}
-	return n;
-}
 
 /* ---- a server's registrations, without a server ---- */
 
@@ -158,14 +147,14 @@ static cerr_t call_hex(const rpc_iface_t *iface, uint16_t opnum, const char *req
 		       buf_t *out)
 {
 	uint8_t req[1024];
-	size_t n = unhex(req_hex, req, sizeof(req));
+	size_t n = tu_unhex(req_hex, req, sizeof(req));
 	return call_op_at(iface, opnum, req, n, "127.0.0.1", port, out);
 }
 
 static void assert_out(const buf_t *b, const char *hex)
 {
 	static uint8_t want[4096];
-	size_t n = unhex(hex, want, sizeof(want));
+	size_t n = tu_unhex(hex, want, sizeof(want));
 	assert_true(buf_ok(b));
 	if (b->len != n || memcmp(b->data, want, n) != 0) {
 		fprintf(stderr, "got:  ");
@@ -246,7 +235,7 @@ static void test_tower_parse_and_build(void **state)
 {
 	(void)state;
 	uint8_t d[256];
-	size_t n = unhex(IMPACKET_MAP_REQ, d, sizeof(d));
+	size_t n = tu_unhex(IMPACKET_MAP_REQ, d, sizeof(d));
 	cur_t in;
 	cur_init(&in, d, n);
 	epm_map_req_t req;
@@ -312,7 +301,7 @@ static void test_tower_malformed(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t d[256];
-		size_t n = unhex(bad[i], d, sizeof(d));
+		size_t n = tu_unhex(bad[i], d, sizeof(d));
 		cur_t c;
 		cur_init(&c, d, n);
 		epm_tower_t t;
@@ -320,7 +309,7 @@ static void test_tower_malformed(void **state)
 	}
 	/* every truncation of a good tower fails */
 	uint8_t d[128];
-	size_t n = unhex(ICPR_TOWER, d, sizeof(d));
+	size_t n = tu_unhex(ICPR_TOWER, d, sizeof(d));
 	for (size_t len = 0; len < n; len++) {
 		cur_t c;
 		cur_init(&c, d, len);
@@ -350,7 +339,7 @@ static void test_map_not_found(void **state)
 	buf_t out;
 	buf_init(&out, 65536);
 	uint8_t req[256];
-	size_t n = unhex(IMPACKET_MAP_REQ, req, sizeof(req));
+	size_t n = tu_unhex(IMPACKET_MAP_REQ, req, sizeof(req));
 	req[40] ^= 0xff; /* a byte of the interface UUID in floor 1 */
 	assert_int_equal(call_op_at(&g_epm, EPM_OP_MAP, req, n, "127.0.0.1", 135, &out), CERR_OK);
 	/* no towers, status ept_s_not_registered 0x16c9a0d6 as Windows returns it */
@@ -420,7 +409,7 @@ static void test_map_address(void **state)
 {
 	(void)state;
 	uint8_t req[256];
-	size_t n = unhex(IMPACKET_MAP_REQ, req, sizeof(req));
+	size_t n = tu_unhex(IMPACKET_MAP_REQ, req, sizeof(req));
 	static const struct {
 		const char *addr;
 		const char *ip_hex;
@@ -431,7 +420,7 @@ static void test_map_address(void **state)
 		buf_init(&out, 4096);
 		assert_int_equal(call_op_at(&g_epm, EPM_OP_MAP, req, n, cases[i].addr, 135, &out), CERR_OK);
 		uint8_t ip[4];
-		unhex(cases[i].ip_hex, ip, 4);
+		tu_unhex(cases[i].ip_hex, ip, 4);
 		/* the IPv4 rhs is the last 4 octets of the tower: out ends tower, pad, status */
 		assert_memory_equal(out.data + out.len - 9, ip, 4);
 		buf_free(&out);
@@ -484,7 +473,7 @@ static void test_map_malformed(void **state)
 {
 	(void)state;
 	uint8_t req[256];
-	size_t n = unhex(IMPACKET_MAP_REQ, req, sizeof(req));
+	size_t n = tu_unhex(IMPACKET_MAP_REQ, req, sizeof(req));
 	buf_t out;
 	buf_init(&out, 4096);
 	for (size_t len = 0; len < n; len++) {
@@ -639,7 +628,7 @@ static void test_lookup_rules_and_paging(void **state)
 	buf_init(&out, 4096);
 	assert_int_equal(call_op_at(&g_epm, EPM_OP_LOOKUP, req, n, "127.0.0.1", 135, &out), CERR_MALFORMED);
 	/* truncations of impacket's request */
-	n = unhex(IMPACKET_LOOKUP_BY_IF, req, sizeof(req));
+	n = tu_unhex(IMPACKET_LOOKUP_BY_IF, req, sizeof(req));
 	for (size_t len = 0; len < n; len++) {
 		assert_int_equal(call_op_at(&g_epm, EPM_OP_LOOKUP, req, len, "127.0.0.1", 135, &out),
 				 CERR_MALFORMED);

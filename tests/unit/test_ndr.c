@@ -10,23 +10,12 @@
 #include <cmocka.h>
 
 #include "rpc/ndr.h"
-
-static size_t unhex(const char *h, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	while (h[0] && h[1] && n < cap) {
-		unsigned v;
-		sscanf(h, "%2x", &v);
-		out[n++] = (uint8_t)v;
-		h += 2;
-	}
-	return n;
-}
+#include "testutil.h"
 
 static void assert_buf_hex(const buf_t *b, const char *hex)
 {
 	uint8_t want[512];
-	size_t n = unhex(hex, want, sizeof(want));
+	size_t n = tu_unhex(hex, want, sizeof(want));
 	assert_true(buf_ok(b));
 	assert_int_equal(b->len, n);
 	assert_memory_equal(b->data, want, n);
@@ -276,7 +265,7 @@ static void test_wstring_malformed(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t d[64];
-		size_t n = unhex(bad[i], d, sizeof(d));
+		size_t n = tu_unhex(bad[i], d, sizeof(d));
 		cur_t c;
 		cur_init(&c, d, n);
 		char *s = (char *)"untouched";
@@ -289,7 +278,7 @@ static void test_wstring_malformed(void **state)
 	}
 	/* a big-endian drep is refused for strings rather than mis-decoded */
 	uint8_t d[32];
-	size_t n = unhex("01000000" "00000000" "01000000" "0000", d, sizeof(d));
+	size_t n = tu_unhex("01000000" "00000000" "01000000" "0000", d, sizeof(d));
 	cur_t c;
 	cur_init(&c, d, n);
 	char *s;
@@ -352,15 +341,15 @@ static void test_blob(void **state)
 
 	/* cb disagreeing with max_count, and a NULL pointer with cb != 0 */
 	uint8_t d[64];
-	size_t n = unhex("05000000" "00000200" "04000000" "01020304", d, sizeof(d));
+	size_t n = tu_unhex("05000000" "00000200" "04000000" "01020304", d, sizeof(d));
 	cur_init(&c, d, n);
 	assert_false(ndr_get_blob(&c, a, 100, &x));
 	assert_int_equal(cur_offset(&c), 0);
-	n = unhex("05000000" "00000000", d, sizeof(d));
+	n = tu_unhex("05000000" "00000000", d, sizeof(d));
 	cur_init(&c, d, n);
 	assert_true(ndr_get_blob(&c, a, 100, &x) && x.len == 0 && x.data == NULL);
 	/* huge cb with a pointer: refused by the cap, then by the bytes left */
-	n = unhex("ffffffff" "00000200" "ffffffff" "00", d, sizeof(d));
+	n = tu_unhex("ffffffff" "00000200" "ffffffff" "00", d, sizeof(d));
 	cur_init(&c, d, n);
 	assert_false(ndr_get_blob(&c, a, 100, &x));
 	assert_false(ndr_get_blob(&c, a, SIZE_MAX, &x));
@@ -434,7 +423,7 @@ static void test_impacket_icpr_request(void **state)
 		"610074006500540065006d0070006c006100740065003a005500730065007200"
 		"0000abab03000000fb1e000003000000300100";
 	uint8_t d[256];
-	size_t n = unhex(hex, d, sizeof(d));
+	size_t n = tu_unhex(hex, d, sizeof(d));
 	arena_t *a = arena_new();
 	cur_t c;
 	cur_init(&c, d, n);
