@@ -19,6 +19,7 @@
 #include "rpc/ntlm_crypto.h"
 #include "security/accounts.h"
 #include "util/log.h"
+#include "testutil.h"
 
 static char g_dir[64];
 static char g_path[128];
@@ -37,17 +38,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_rmrf(g_dir) ? 0 : -1;
 }
 
+/* write_file replaces the accounts file, mode 0600: accounts_open refuses a
+ * file others can read. */
 static void write_file(const char *text)
 {
-	FILE *f = fopen(g_path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	tu_write_file(g_path, text);
 	chmod(g_path, 0600);
 }
 

@@ -22,6 +22,7 @@
 
 #include "ca/ca.h"
 #include "ca/request.h"
+#include "testutil.h"
 
 static char dir[64];
 static char evfile[128];
@@ -29,13 +30,6 @@ static EVP_PKEY *key2048, *key1024;
 static events_t *ev;
 
 /* ---- helpers ---- */
-
-static void rmrf(const char *d)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-	assert_int_equal(system(cmd), 0);
-}
 
 static ca_config_t base_config(void)
 {
@@ -57,53 +51,6 @@ static ca_t *open_ca(const ca_config_t *cfg)
 	ca_t *ca = NULL;
 	assert_int_equal(ca_open(cfg, &ca), CERR_OK);
 	return ca;
-}
-
-/* make_csr builds and signs a PKCS#10; ext_template adds the V1 template
- * name extension; san_dns adds a requested SAN. DER is malloc'd. */
-static uint8_t *make_csr(EVP_PKEY *key, const char *cn, const char *ext_template, const char *san_dns, size_t *len)
-{
-	X509_REQ *r = X509_REQ_new();
-	X509_REQ_set_version(r, 0);
-	X509_NAME *n = X509_REQ_get_subject_name(r);
-	if (cn) {
-		X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-	}
-	X509_REQ_set_pubkey(r, key);
-	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-	if (ext_template) {
-		ASN1_STRING *bmp = NULL;
-		ASN1_mbstring_copy(&bmp, (const unsigned char *)ext_template, -1, MBSTRING_UTF8, B_ASN1_BMPSTRING);
-		unsigned char *der = NULL;
-		int dl = i2d_ASN1_BMPSTRING(bmp, &der);
-		ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-		ASN1_OCTET_STRING_set(os, der, dl);
-		ASN1_OBJECT *obj = OBJ_txt2obj(OID_ENROLL_CERTTYPE, 1);
-		sk_X509_EXTENSION_push(exts, X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os));
-		ASN1_OBJECT_free(obj);
-		ASN1_OCTET_STRING_free(os);
-		OPENSSL_free(der);
-		ASN1_STRING_free(bmp);
-	}
-	if (san_dns) {
-		char v[256];
-		snprintf(v, sizeof(v), "DNS:%s", san_dns);
-		sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, v));
-	}
-	if (sk_X509_EXTENSION_num(exts) > 0) {
-		X509_REQ_add_extensions(r, exts);
-	}
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
-	unsigned char *der = NULL;
-	int dl = i2d_X509_REQ(r, &der);
-	assert_true(dl > 0);
-	uint8_t *out = malloc((size_t)dl);
-	memcpy(out, der, (size_t)dl);
-	*len = (size_t)dl;
-	OPENSSL_free(der);
-	X509_REQ_free(r);
-	return out;
 }
 
 static cerr_t submit(ca_t *ca, const char *attrs, const uint8_t *req, size_t len, const char *requester,
@@ -247,7 +194,7 @@ static int teardown(void **state)
 	events_close(ev);
 	ev = NULL;
 	unlink(evfile);
-	rmrf(dir);
+	assert_true(tu_rmrf(dir));
 	return 0;
 }
 
@@ -337,7 +284,7 @@ static void test_issue_user(void **state)
 	ca_config_t cfg = base_config();
 	ca_t *ca = open_ca(&cfg);
 	size_t len;
-	uint8_t *csr = make_csr(key2048, "whatever", NULL, NULL, &len);
+	uint8_t *csr = tu_make_csr(key2048, "whatever", NULL, NULL, &len);
 	ca_request_out_t out;
 	assert_int_equal(submit(ca, "CertificateTemplate:User\r\n", csr, len, "EXAMPLE\\alice", &out), CERR_OK);
 	assert_int_equal(out.disposition, CR_DISP_ISSUED);
@@ -430,7 +377,7 @@ static void test_denials(void **state)
 	ca_config_t cfg = base_config();
 	ca_t *ca = open_ca(&cfg);
 	size_t len;
-	uint8_t *csr = make_csr(key2048, "x", NULL, NULL, &len);
+	uint8_t *csr = tu_make_csr(key2048, "x", NULL, NULL, &len);
 	ca_request_out_t out;
 
 	/* unknown template: 0x80094800 in pdwDisposition, a request ID anyway */
@@ -465,7 +412,7 @@ static void test_denials(void **state)
 
 	/* short key */
 	size_t slen;
-	uint8_t *shortcsr = make_csr(key1024, "x", NULL, NULL, &slen);
+	uint8_t *shortcsr = tu_make_csr(key1024, "x", NULL, NULL, &slen);
 	assert_int_equal(submit(ca, "CertificateTemplate:User", shortcsr, slen, "EXAMPLE\\bob", &out), CERR_OK);
 	assert_int_equal(out.disposition, CR_DISP_DENIED);
 	assert_int_equal(out.hresult, 0x80094811u);
@@ -540,7 +487,7 @@ static void test_retrieval_and_restart(void **state)
 	ca_config_t cfg = base_config();
 	ca_t *ca = open_ca(&cfg);
 	size_t len;
-	uint8_t *csr = make_csr(key2048, NULL, NULL, NULL, &len);
+	uint8_t *csr = tu_make_csr(key2048, NULL, NULL, NULL, &len);
 	ca_request_out_t out;
 	assert_int_equal(submit(ca, "CertificateTemplate:User", csr, len, "EXAMPLE\\carol", &out), CERR_OK);
 	assert_int_equal(out.disposition, CR_DISP_ISSUED);
@@ -614,7 +561,7 @@ static void test_san_attribute_policy(void **state)
 	ca_config_t cfg = base_config();
 	ca_t *ca = open_ca(&cfg);
 	size_t len;
-	uint8_t *csr = make_csr(key2048, NULL, NULL, NULL, &len);
+	uint8_t *csr = tu_make_csr(key2048, NULL, NULL, NULL, &len);
 	const char *attrs = "CertificateTemplate:User\nSAN:upn=administrator@example.com&dns=evil.example.com";
 	ca_request_out_t out;
 	/* default: the SAN attribute is ignored */
@@ -648,7 +595,7 @@ static void test_enrollee_subject_and_machine(void **state)
 	ca_t *ca = open_ca(&cfg);
 	size_t len;
 	/* WebServer: subject and SAN from the request */
-	uint8_t *csr = make_csr(key2048, "www.example.com", NULL, "www.example.com", &len);
+	uint8_t *csr = tu_make_csr(key2048, "www.example.com", NULL, "www.example.com", &len);
 	ca_request_out_t out;
 	assert_int_equal(submit(ca, "CertificateTemplate:WebServer", csr, len, "EXAMPLE\\web", &out), CERR_OK);
 	assert_int_equal(out.disposition, CR_DISP_ISSUED);
@@ -678,7 +625,7 @@ static void test_enrollee_subject_and_machine(void **state)
 	ca_request_out_free(&out);
 	free(csr);
 	/* template from the request's V1 extension, no attribute */
-	csr = make_csr(key2048, NULL, "Machine", NULL, &len);
+	csr = tu_make_csr(key2048, NULL, "Machine", NULL, &len);
 	ca_request_in_t in = {.request = csr, .request_len = len, .requester = "EXAMPLE\\WS02$",
 			      .requester_sid = "S-1-5-21-1-2-3-1105"};
 	assert_int_equal(ca_submit(ca, &in, &out), CERR_OK);
@@ -696,14 +643,6 @@ static void test_enrollee_subject_and_machine(void **state)
 	ca_close(ca);
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void test_v2_template_and_pending(void **state)
 {
 	(void)state;
@@ -711,7 +650,7 @@ static void test_v2_template_and_pending(void **state)
 	snprintf(tdir, sizeof(tdir), "%s/tpl", dir);
 	assert_int_equal(mkdir(tdir, 0700), 0);
 	snprintf(p, sizeof(p), "%s/custom.ldif", tdir);
-	write_file(p, "dn: CN=CustomV2\n"
+	tu_write_file(p, "dn: CN=CustomV2\n"
 		      "cn: CustomV2\n"
 		      "msPKI-Template-Schema-Version: 2\n"
 		      "revision: 100\n"
@@ -736,7 +675,7 @@ static void test_v2_template_and_pending(void **state)
 	cfg.num_templates = 2;
 	ca_t *ca = open_ca(&cfg);
 	size_t len;
-	uint8_t *csr = make_csr(key2048, "v2 subject", NULL, NULL, &len);
+	uint8_t *csr = tu_make_csr(key2048, "v2 subject", NULL, NULL, &len);
 	ca_request_out_t out;
 	/* by OID works as well as by name */
 	assert_int_equal(submit(ca, "CertificateTemplate:1.3.6.1.4.1.311.21.8.1.2.3.4", csr, len, "EXAMPLE\\erin", &out),
@@ -813,7 +752,7 @@ static void test_pkcs7_and_cmc(void **state)
 	ca_config_t cfg = base_config();
 	ca_t *ca = open_ca(&cfg);
 	size_t len;
-	uint8_t *csr = make_csr(key2048, NULL, NULL, NULL, &len);
+	uint8_t *csr = tu_make_csr(key2048, NULL, NULL, NULL, &len);
 	ca_request_out_t out;
 
 	size_t p7len;
@@ -931,7 +870,7 @@ static void test_events_and_threads(void **state)
 	(void)state;
 	ca_config_t cfg = base_config();
 	shared_ca = open_ca(&cfg);
-	shared_csr = make_csr(key2048, NULL, NULL, NULL, &shared_len);
+	shared_csr = tu_make_csr(key2048, NULL, NULL, NULL, &shared_len);
 	pthread_t th[4];
 	for (intptr_t i = 0; i < 4; i++) {
 		pthread_create(&th[i], NULL, worker, (void *)i);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ca/db.h"
+#include "testutil.h"
 
 static char dir[64];
 static char path[128];
@@ -30,9 +31,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_rmrf(dir) ? 0 : -1;
 }
 
 static void test_submit_and_read(void **state)

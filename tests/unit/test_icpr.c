@@ -19,6 +19,7 @@
 #include "ca/ca.h"
 #include "rpc/pdu.h"
 #include "services/icpr.h"
+#include "testutil.h"
 
 /* Fixtures: impacket NDR classes for CertServerRequest
  * (tests/integration/icpr_ndr.py, run as a script) - note impacket's non-zero
@@ -239,28 +240,12 @@ static int group_teardown(void **state)
 	events_close(ev);
 	EVP_PKEY_free(key2048);
 	EVP_PKEY_free(key1024);
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, evfile);
-	return system(cmd) == 0 ? 0 : -1;
+	bool ok = tu_rmrf(dir);
+	return tu_rmrf(evfile) && ok ? 0 : -1;
 }
 
-static uint8_t *make_csr(EVP_PKEY *key, size_t *len)
-{
-	X509_REQ *r = X509_REQ_new();
-	X509_REQ_set_version(r, 0);
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_UTF8, (const unsigned char *)"alice",
-				   -1, -1, 0);
-	X509_REQ_set_pubkey(r, key);
-	X509_REQ_sign(r, key, EVP_sha256());
-	unsigned char *der = NULL;
-	int n = i2d_X509_REQ(r, &der);
-	X509_REQ_free(r);
-	uint8_t *out = malloc((size_t)n);
-	memcpy(out, der, (size_t)n);
-	OPENSSL_free(der);
-	*len = (size_t)n;
-	return out;
-}
+/* make_csr: a PKCS#10 for CN=alice, no extensions. */
+static uint8_t *make_csr(EVP_PKEY *key, size_t *len) { return tu_make_csr(key, "alice", NULL, NULL, len); }
 
 typedef struct outcome {
 	cerr_t rc;           /* the handler's return */
@@ -314,19 +299,7 @@ static void call_request(rpc_iface_t *iface, uint8_t level, const char *authorit
 	arena_free(a);
 }
 
-static bool events_have(const char *needle)
-{
-	FILE *f = fopen(evfile, "r");
-	char line[8192];
-	bool found = false;
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		found = strstr(line, needle) != NULL;
-	}
-	if (f) {
-		fclose(f);
-	}
-	return found;
-}
+static bool events_have(const char *needle) { return tu_file_has_line(evfile, needle, NULL); }
 
 static void test_handler_issue_and_retrieve(void **state)
 {
@@ -553,8 +526,7 @@ static void test_handler_pending(void **state)
 	icpr_iface_cleanup(&iface);
 	ca_close(pca);
 	free(csr);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pdir);
-	assert_int_equal(system(cmd), 0);
+	assert_true(tu_rmrf(pdir));
 }
 
 int main(void)

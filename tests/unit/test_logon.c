@@ -22,6 +22,7 @@
 #include "security/token.h"
 #include "services/logon.h"
 #include "util/log.h"
+#include "testutil.h"
 
 /* A PAC issued by a Windows Server 2003 KDC for the computer account
  * w2003final$@WIN2K3.THINKER.LOCAL (user RID 1005, primary group 516 Domain
@@ -140,23 +141,13 @@ static world_t *world_new(logon_audit_t audit)
 
 static void world_free(world_t *w)
 {
-	char cmd[160];
 	logon_free(w->logon);
 	events_close(w->events);
 	events_close(w->trace);
 	accounts_free(w->acc);
 	pthread_mutex_destroy(&w->lock);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_true(tu_rmrf(w->dir));
 	free(w);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 static const char *S(const sid_t *s)
@@ -382,7 +373,7 @@ static void test_rights_and_events(void **state)
 	logon_principal_free(w->logon, p);
 
 	/* only CertUsers (by name) may log on over the network */
-	write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = CertUsers\n");
+	tu_write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = CertUsers\n");
 	char err[512];
 	if (logon_reload_policy(w->logon, w->inf_path, err, sizeof(err)) != CERR_OK) { fail_msg("reload: %s", err); }
 	assert_int_equal(auth(w, &bob, &p), CERR_STATUS_LOGON_TYPE_NOT_GRANTED);
@@ -425,7 +416,7 @@ static void test_rights_and_events(void **state)
 	assert_string_equal(f.fields[4][1], "NTLM V2");
 
 	/* deny beats a granted group */
-	write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = CertUsers\n"
+	tu_write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = CertUsers\n"
 				"SeDenyNetworkLogonRight = CERTA\\alice\n");
 	if (logon_reload_policy(w->logon, w->inf_path, err, sizeof(err)) != CERR_OK) { fail_msg("reload: %s", err); }
 	assert_int_equal(auth(w, &alice, &p), CERR_STATUS_LOGON_TYPE_NOT_GRANTED);
@@ -435,7 +426,7 @@ static void test_rights_and_events(void **state)
 	assert_non_null(strstr(f.fields[1][1], "SeDenyNetworkLogonRight"));
 
 	/* a broken file keeps the policy in force, and says where */
-	write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = *S-1-5-NOPE\n");
+	tu_write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = *S-1-5-NOPE\n");
 	assert_int_not_equal(logon_reload_policy(w->logon, w->inf_path, err, sizeof(err)), CERR_OK);
 	assert_non_null(strstr(err, "secpol.inf:7"));
 	assert_int_equal(auth(w, &alice, &p), CERR_STATUS_LOGON_TYPE_NOT_GRANTED);
@@ -548,14 +539,14 @@ static void test_anonymous_logon(void **state)
 			       .anonymous = true};
 	void *p = NULL;
 	/* the allow list does not apply to null sessions (certa's rule) ... */
-	write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = CertUsers\n");
+	tu_write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = CertUsers\n");
 	char err[512];
 	if (logon_reload_policy(w->logon, w->inf_path, err, sizeof(err)) != CERR_OK) { fail_msg("reload: %s", err); }
 	assert_int_equal(auth(w, &anon, &p), CERR_OK);
 	assert_true(token_is_anonymous(p));
 	logon_principal_free(w->logon, p);
 	/* ... the deny list does */
-	write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeDenyNetworkLogonRight = *S-1-5-7\n");
+	tu_write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeDenyNetworkLogonRight = *S-1-5-7\n");
 	if (logon_reload_policy(w->logon, w->inf_path, err, sizeof(err)) != CERR_OK) { fail_msg("reload: %s", err); }
 	assert_int_equal(auth(w, &anon, &p), CERR_STATUS_LOGON_TYPE_NOT_GRANTED);
 	world_free(w);
@@ -584,7 +575,7 @@ static void test_domain_member_names(void **state)
 	logon_config_t cfg = {.accounts = w->acc, .accounts_lock = &w->lock, .local_domain = "SAMDOM",
 			      .computer_name = "CA1", .resolve = fake_domain};
 	assert_int_equal(logon_new(&cfg, &l), CERR_OK);
-	write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = SAMDOM\\Domain Users,CA1\\CertUsers,"
+	tu_write_file(w->inf_path, INF_HEAD "[Privilege Rights]\nSeNetworkLogonRight = SAMDOM\\Domain Users,CA1\\CertUsers,"
 					 "CertUsers\nSeDenyNetworkLogonRight = Guest\n");
 	char err[512];
 	g_domain_lookups = 0;

@@ -27,6 +27,7 @@
 #include "dcom/exporter.h"
 #include "services/dcom_client.h"
 #include "services/wcce.h"
+#include "testutil.h"
 
 /* Fixtures: impacket NDR classes (tests/integration/wcce_ndr.py run as a
  * script); ORPCTHIS (COM 5.7, no extensions) first, then the method's [in]
@@ -406,56 +407,16 @@ static int group_teardown(void **state)
 	ca_close(ca);
 	events_close(ev);
 	EVP_PKEY_free(key2048);
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, evfile);
-	return system(cmd) == 0 ? 0 : -1;
+	bool ok = tu_rmrf(dir);
+	return tu_rmrf(evfile) && ok ? 0 : -1;
 }
 
-static uint8_t *make_csr(EVP_PKEY *key, size_t *len)
-{
-	X509_REQ *r = X509_REQ_new();
-	X509_REQ_set_version(r, 0);
-	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_UTF8, (const unsigned char *)"alice",
-				   -1, -1, 0);
-	X509_REQ_set_pubkey(r, key);
-	X509_REQ_sign(r, key, EVP_sha256());
-	unsigned char *der = NULL;
-	int n = i2d_X509_REQ(r, &der);
-	X509_REQ_free(r);
-	uint8_t *out = malloc((size_t)n);
-	memcpy(out, der, (size_t)n);
-	OPENSSL_free(der);
-	*len = (size_t)n;
-	return out;
-}
+/* make_csr: a PKCS#10 for CN=alice, no extensions. */
+static uint8_t *make_csr(EVP_PKEY *key, size_t *len) { return tu_make_csr(key, "alice", NULL, NULL, len); }
 
-static bool events_have(const char *needle)
-{
-	FILE *f = fopen(evfile, "r");
-	char line[8192];
-	bool found = false;
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		found = strstr(line, needle) != NULL;
-	}
-	if (f) {
-		fclose(f);
-	}
-	return found;
-}
+static bool events_have(const char *needle) { return tu_file_has_line(evfile, needle, NULL); }
 
-static bool events_line_has(const char *a, const char *b)
-{
-	FILE *f = fopen(evfile, "r");
-	char line[8192];
-	bool found = false;
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		found = strstr(line, a) && strstr(line, b);
-	}
-	if (f) {
-		fclose(f);
-	}
-	return found;
-}
+static bool events_line_has(const char *a, const char *b) { return tu_file_has_line(evfile, a, b); }
 
 /* One ORPC call as the object exporter makes it: ORPCTHIS is skipped, the
  * response starts with ORPCTHAT; *body is the response after ORPCTHAT. */
@@ -1079,7 +1040,7 @@ static void test_short_name(void **state)
 		 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-41938"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char d[64], cmd[128];
+		char d[64];
 		snprintf(d, sizeof(d), "/tmp/certa-wcce-sn-XXXXXX");
 		assert_non_null(mkdtemp(d));
 		ca_config_t cfg = {.state_dir = d, .ca_name = cases[i].name, .key_alg = CA_KEY_EC_P256,
@@ -1097,8 +1058,7 @@ static void test_short_name(void **state)
 		call_end(&c);
 		wcce_service_free(s);
 		ca_close(lc);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-		assert_int_equal(system(cmd), 0);
+		assert_true(tu_rmrf(d));
 	}
 }
 

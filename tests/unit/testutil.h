@@ -1,12 +1,17 @@
 /* testutil.h - what several cmocka unit tests share, so each test file keeps
  * only what it tests: hex fixtures and the captures more than one test
- * decodes. Built as a static library (tests/unit/meson.build) linked by the
- * tests that use it. */
+ * decodes, scratch files, a PKCS#10 maker. Helpers fail the running test
+ * through cmocka's asserts instead of returning errors, except where a caller
+ * decides what a failure means (tu_rmrf in a teardown). Built as a static
+ * library (tests/unit/meson.build) linked by the tests that use it. */
 #ifndef CERTA_TESTS_TESTUTIL_H
 #define CERTA_TESTS_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <openssl/types.h>
 
 /* ---- hex fixtures ---- */
 
@@ -20,5 +25,26 @@ size_t tu_unhex(const char *hex, uint8_t *out, size_t cap);
  * pActProperties. Referent ids and padding are impacket's random ones, kept
  * as sent (provenance in test_dcom_codec.c's header). */
 extern const char tu_rgco_stub_hex[];
+
+/* ---- scratch files ---- */
+
+/* tu_write_file replaces path's contents with text. */
+void tu_write_file(const char *path, const char *text);
+
+/* tu_rmrf removes path and everything below it; false if rm failed. */
+bool tu_rmrf(const char *path);
+
+/* tu_file_has_line: whether some line of path contains needle and, when also
+ * is not NULL, also (an events JSONL file: one event a line). A missing file
+ * has no lines. */
+bool tu_file_has_line(const char *path, const char *needle, const char *also);
+
+/* ---- certificates ---- */
+
+/* tu_make_csr builds a PKCS#10 for key, signed with SHA-256: subject CN=cn
+ * (no subject when cn is NULL), ext_template adds the V1 template name
+ * extension (OID_ENROLL_CERTTYPE, a BMPString), san_dns a requested DNS SAN.
+ * Returns the DER, malloc'd, its length in *len. */
+uint8_t *tu_make_csr(EVP_PKEY *key, const char *cn, const char *ext_template, const char *san_dns, size_t *len);
 
 #endif
