@@ -1,6 +1,6 @@
 /* testutil.h - what several cmocka unit tests share, so each test file keeps
- * only what it tests: hex fixtures and the captures more than one test
- * decodes, scratch files, a PKCS#10 maker. Helpers fail the running test
+ * only what it tests: hex fixtures and the impacket and KDC captures more
+ * than one test decodes, scratch files, a PKCS#10 maker. Helpers fail the running test
  * through cmocka's asserts instead of returning errors, except where a caller
  * decides what a failure means (tu_rmrf in a teardown). Built as a static
  * library (tests/unit/meson.build) linked by the tests that use it. */
@@ -25,6 +25,16 @@ size_t tu_unhex(const char *hex, uint8_t *out, size_t cap);
  * pActProperties. Referent ids and padding are impacket's random ones, kept
  * as sent (provenance in test_dcom_codec.c's header). */
 extern const char tu_rgco_stub_hex[];
+
+/* tu_saved_pac: a PAC issued by a Windows Server 2003 KDC for the computer
+ * account w2003final$@WIN2K3.THINKER.LOCAL (user RID 1005, primary group 516
+ * Domain Controllers, extra SID S-1-5-9; domain
+ * S-1-5-21-3048156945-3961193616-3706469200): logon info, client info, and
+ * HMAC-MD5 server and KDC signatures. Test vector from the Samba torture
+ * suite (created by Andrew Bartlett), as published in MIT krb5's
+ * src/lib/krb5/krb/t_pac.c ("saved_pac"). */
+#define TU_SAVED_PAC_LEN 624
+extern const uint8_t tu_saved_pac[TU_SAVED_PAC_LEN];
 
 /* ---- scratch files ---- */
 
