@@ -185,18 +185,7 @@ static reply_t call_iface(const guid_t *uuid, uint16_t opnum, const guid_t *obje
 	reply_t r;
 	buf_init(&r.out, 0);
 	r.arena = arena_new();
-	rpc_call_t call = {.arena = r.arena, .conn = &g_conn, .opnum = opnum, .out = &r.out,
-			   .iface_data = iface->data};
-	if (object) {
-		call.has_object = true;
-		call.object = *object;
-	}
-	cur_init(&call.in, stub, len);
-	if (opnum >= iface->n_ops || !iface->ops[opnum]) {
-		r.e = CERR_NCA_S_OP_RNG_ERROR; /* what the runtime does */
-	} else {
-		r.e = iface->ops[opnum](&call);
-	}
+	r.e = tu_invoke(iface, &g_conn, opnum, object, stub, len, r.arena, &r.out);
 	return r;
 }
 

@@ -132,14 +132,12 @@ static cerr_t call_op_at(const rpc_iface_t *iface, uint16_t opnum, const uint8_t
 {
 	rpc_conn_info_t conn = {.peer_addr = "127.0.0.1", .local_addr = local_addr,
 				.local_port = local_port};
-	rpc_call_t call = {.arena = arena_new(), .conn = &conn, .opnum = opnum,
-			   .out = out, .iface_data = iface->data};
-	assert_non_null(call.arena);
+	arena_t *a = arena_new();
+	assert_non_null(a);
 	assert_true(opnum < iface->n_ops);
-	cur_init(&call.in, req, req_len);
 	buf_reset(out);
-	cerr_t e = iface->ops[opnum](&call);
-	arena_free(call.arena);
+	cerr_t e = tu_invoke(iface, &conn, opnum, NULL, req, req_len, a, out);
+	arena_free(a);
 	return e;
 }
 

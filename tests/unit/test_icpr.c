@@ -269,9 +269,7 @@ static void run_call(rpc_iface_t *iface, uint8_t level, const char *user, const 
 	o->a = arena_new();
 	buf_t out;
 	buf_init(&out, 0);
-	rpc_call_t call = {.arena = o->a, .conn = &conn, .opnum = 0, .out = &out, .iface_data = iface->data};
-	cur_init(&call.in, stub, n);
-	o->rc = iface->ops[0](&call);
+	o->rc = tu_invoke(iface, &conn, 0, NULL, stub, n, o->a, &out);
 	if (o->rc == CERR_OK) {
 		/* copy the response into the arena, as the decode borrows nothing */
 		cur_t c;

@@ -1204,16 +1204,7 @@ static cerr_t exporter_call(const rpc_iface_t *iface, uint16_t opnum, const guid
 		.auth_level = RPC_AUTH_LEVEL_PKT_PRIVACY,
 		.identity = &id,
 	};
-	rpc_call_t call = {.arena = a, .conn = &conn, .opnum = opnum, .out = out, .iface_data = iface->data};
-	if (object) {
-		call.has_object = true;
-		call.object = *object;
-	}
-	cur_init(&call.in, stub->data, stub->len);
-	if (opnum >= iface->n_ops || !iface->ops[opnum]) {
-		return CERR_NCA_S_OP_RNG_ERROR; /* what the runtime answers itself */
-	}
-	return iface->ops[opnum](&call);
+	return tu_invoke(iface, &conn, opnum, object, stub->data, stub->len, a, out);
 }
 
 static void test_exporter_round_trip(void **state)

@@ -177,3 +177,20 @@ uint8_t *tu_make_csr(EVP_PKEY *key, const char *cn, const char *ext_template, co
 	X509_REQ_free(r);
 	return out;
 }
+
+/* ---- RPC ---- */
+
+cerr_t tu_invoke(const rpc_iface_t *iface, const rpc_conn_info_t *conn, uint16_t opnum, const guid_t *object,
+		 const uint8_t *stub, size_t len, arena_t *a, buf_t *out)
+{
+	rpc_call_t call = {.arena = a, .conn = conn, .opnum = opnum, .out = out, .iface_data = iface->data};
+	if (object) {
+		call.has_object = true;
+		call.object = *object;
+	}
+	cur_init(&call.in, stub, len);
+	if (opnum >= iface->n_ops || !iface->ops[opnum]) {
+		return CERR_NCA_S_OP_RNG_ERROR;
+	}
+	return iface->ops[opnum](&call);
+}

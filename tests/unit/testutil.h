@@ -13,6 +13,12 @@
 
 #include <openssl/types.h>
 
+#include "rpc/iface.h"
+#include "util/arena.h"
+#include "util/cursor.h"
+#include "util/err.h"
+#include "util/guid.h"
+
 /* ---- hex fixtures ---- */
 
 /* tu_unhex decodes pairs of hex digits from hex into out, at most cap bytes,
@@ -56,5 +62,15 @@ bool tu_file_has_line(const char *path, const char *needle, const char *also);
  * extension (OID_ENROLL_CERTTYPE, a BMPString), san_dns a requested DNS SAN.
  * Returns the DER, malloc'd, its length in *len. */
 uint8_t *tu_make_csr(EVP_PKEY *key, const char *cn, const char *ext_template, const char *san_dns, size_t *len);
+
+/* ---- RPC ---- */
+
+/* tu_invoke runs operation opnum of iface as the runtime hands a call to a
+ * stub (rpc/iface.h): conn as the connection, a as the call's arena, the
+ * cursor on stub based at its start, the object UUID when object is not
+ * NULL, the response appended to out. An opnum the table lacks gets
+ * CERR_NCA_S_OP_RNG_ERROR without a call, as the runtime answers it itself. */
+cerr_t tu_invoke(const rpc_iface_t *iface, const rpc_conn_info_t *conn, uint16_t opnum, const guid_t *object,
+		 const uint8_t *stub, size_t len, arena_t *a, buf_t *out);
 
 #endif
