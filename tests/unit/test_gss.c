@@ -40,6 +40,8 @@ extern char **environ;
 
 #define REALM "CERTA.TEST"
 #define SERVICE "host/ca1.certa.test@" REALM
+/* tickets for it carry an RC4 session key (session_enctypes; allow_rc4 in krb5.conf) */
+#define SERVICE_RC4 "host/rc4.certa.test@" REALM
 #define USER "alice@" REALM
 #define PASSWORD "Kerb-Horse-7!"
 
@@ -132,6 +134,7 @@ static bool start_realm(void)
 	snprintf(text, sizeof(text),
 		 "[libdefaults]\n default_realm = " REALM "\n dns_lookup_kdc = false\n dns_lookup_realm = false\n"
 		 " rdns = false\n dns_canonicalize_hostname = false\n udp_preference_limit = 1\n"
+		 " allow_rc4 = true\n"
 		 "[realms]\n " REALM " = {\n  kdc = 127.0.0.1:%d\n }\n",
 		 port);
 	snprintf(path, sizeof(path), "%s/krb5.conf", K.dir);
@@ -155,6 +158,8 @@ static bool start_realm(void)
 		"addprinc -pw " PASSWORD " " USER,
 		"addprinc -randkey " SERVICE,
 		"addprinc -randkey RPCSS/ca1.certa.test@" REALM,
+		"addprinc -randkey " SERVICE_RC4,
+		"setstr " SERVICE_RC4 " session_enctypes arcfour-hmac",
 	};
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "/usr/sbin/kadmin.local -r " REALM " -q '%s'", q[i]);
@@ -163,6 +168,10 @@ static bool start_realm(void)
 		}
 	}
 	snprintf(cmd, sizeof(cmd), "/usr/sbin/kadmin.local -r " REALM " -q 'ktadd -k %s " SERVICE "'", K.keytab);
+	if (run(cmd) != 0) {
+		return false;
+	}
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/kadmin.local -r " REALM " -q 'ktadd -k %s " SERVICE_RC4 "'", K.keytab);
 	if (run(cmd) != 0) {
 		return false;
 	}
@@ -263,6 +272,7 @@ typedef struct cli {
 	OM_uint32 req_flags;
 	OM_uint32 ret_flags;
 	OM_uint32 last;
+	gss_cred_id_t cred; /* GSS_C_NO_CREDENTIAL: alice's TGT for the mechanism */
 } cli_t;
 
 #define DCE_FLAGS \
@@ -296,7 +306,9 @@ static void cli_step(cli_t *c, const buf_t *in, buf_t *out)
 	OM_uint32 min;
 	gss_buffer_desc itok = {in ? in->len : 0, in ? in->data : NULL};
 	gss_buffer_desc otok = GSS_C_EMPTY_BUFFER;
-	gss_cred_id_t cred = c->mech == &spnego_oid ? K.user_cred_spnego : K.user_cred;
+	gss_cred_id_t cred = c->cred != GSS_C_NO_CREDENTIAL ? c->cred
+			     : c->mech == &spnego_oid ? K.user_cred_spnego
+						     : K.user_cred;
 	c->last = gss_init_sec_context(&min, cred, &c->ctx, c->target, c->mech, c->req_flags, 0,
 				       GSS_C_NO_CHANNEL_BINDINGS, in ? &itok : GSS_C_NO_BUFFER, NULL, &otok,
 				       &c->ret_flags, NULL);
@@ -556,6 +568,45 @@ static void test_krb5_integrity_round_trips(void **state)
 		K.krb5.ctx_free(ctx);
 		cli_free(&c);
 	}
+}
+
+static void test_krb5_rc4_round_trips(void **state)
+{
+	(void)state;
+	NEED_KDC();
+	/* RFC 1964 tokens (RC4: RFC 4757 7.2-7.3), as impacket signs and seals with
+	 * an RC4 session key: a 45-byte DCE wrap token (with the 8-byte
+	 * confounder) and a 37-byte MIC token (without it). The initiator may use
+	 * RC4 only, or MIT's acceptor would pick an AES subkey from the
+	 * authenticator's enctype list (RFC 4537), which impacket does not send. */
+	OM_uint32 min;
+	gss_buffer_desc nb = {strlen(USER), (void *)USER};
+	gss_buffer_desc pw = {strlen(PASSWORD), (void *)PASSWORD};
+	gss_name_t name;
+	gss_OID_set_desc krb5_set = {1, (gss_OID)gss_mech_krb5};
+	gss_cred_id_t rc4 = GSS_C_NO_CREDENTIAL;
+	krb5_enctype rc4_only[] = {ENCTYPE_ARCFOUR_HMAC};
+	assert_false(GSS_ERROR(gss_import_name(&min, &nb, GSS_KRB5_NT_PRINCIPAL_NAME, &name)));
+	assert_false(GSS_ERROR(gss_acquire_cred_with_password(&min, name, &pw, GSS_C_INDEFINITE, &krb5_set,
+							      GSS_C_INITIATE, &rc4, NULL, NULL)));
+	gss_release_name(&min, &name);
+	assert_false(GSS_ERROR(gss_krb5_set_allowable_enctypes(&min, rc4, 1, rc4_only)));
+	for (int level = RPC_AUTH_LEVEL_PKT_INTEGRITY; level <= RPC_AUTH_LEVEL_PKT_PRIVACY; level++) {
+		for (int hdr = 0; hdr < 2; hdr++) {
+			cli_t c;
+			cli_init(&c, SERVICE_RC4, (gss_OID)gss_mech_krb5, DCE_FLAGS);
+			c.cred = rc4;
+			rpc_auth_ctx_t *ctx = establish(&K.krb5, &c, NULL);
+			assert_int_equal(gss_identity_extra(K.krb5.identity(ctx))->enctype, 23);
+			K.krb5.set_level(ctx, (uint8_t)level);
+			bool seal = level == RPC_AUTH_LEVEL_PKT_PRIVACY;
+			assert_int_equal(K.krb5.sig_len(ctx), seal ? 45 : 37);
+			round_trips(&K.krb5, ctx, &c, seal, hdr);
+			K.krb5.ctx_free(ctx);
+			cli_free(&c);
+		}
+	}
+	gss_release_cred(&min, &rc4);
 }
 
 static void test_sig_len_without_level(void **state)
@@ -1152,6 +1203,7 @@ int main(void)
 		cmocka_unit_test(test_krb5_dce_legs_and_identity),
 		cmocka_unit_test(test_krb5_privacy_round_trips),
 		cmocka_unit_test(test_krb5_integrity_round_trips),
+		cmocka_unit_test(test_krb5_rc4_round_trips),
 		cmocka_unit_test(test_sig_len_without_level),
 		cmocka_unit_test(test_krb5_tamper_and_replay),
 		cmocka_unit_test(test_spnego),
