@@ -23,6 +23,7 @@
 #include "rpc/server.h"
 #include "rpc/iface.h"
 #include "rpc/pdu.h"
+#include "testutil.h"
 
 enum scenario { SC_ECHO, SC_NAK, SC_REJECT, SC_FAULT, SC_FAULT_UNKNOWN };
 
@@ -410,29 +411,21 @@ static cerr_t lookup(void *arg, const char *domain, const char *user, ntlm_accou
 }
 
 typedef struct live {
-	rpc_server_t *s;
-	pthread_t th;
+	tu_server_t srv;
 	uint16_t epm_port, dyn_port;
 	rpc_iface_t echo, epm;
 	rpc_endpoints_t eps;
 	rpc_auth_provider_t ntlm;
 } live_t;
 
-static void *live_run(void *arg)
-{
-	live_t *l = arg;
-	rpc_server_run(l->s);
-	return NULL;
-}
-
 static void live_start(live_t *l)
 {
 	memset(l, 0, sizeof(*l));
 	rpc_server_config_t cfg = {.workers = 2};
-	l->s = rpc_server_new(&cfg);
-	assert_non_null(l->s);
+	l->srv.s = rpc_server_new(&cfg);
+	assert_non_null(l->srv.s);
 	l->echo = (rpc_iface_t){.name = "echo", .uuid = IFACE, .ops = echo_ops, .n_ops = 1, .epm_register = true};
-	rpc_endpoints_from_server(&l->eps, l->s);
+	rpc_endpoints_from_server(&l->eps, l->srv.s);
 	epm_iface_init(&l->epm, &l->eps);
 	ntlm_acceptor_config_t nc;
 	ntlm_acceptor_config_init(&nc);
@@ -440,19 +433,18 @@ static void live_start(live_t *l)
 	nc.nb_computer = "CA1";
 	nc.lookup = lookup;
 	assert_int_equal(ntlm_acceptor_provider(&l->ntlm, &nc), CERR_OK);
-	assert_int_equal(rpc_server_add_iface(l->s, &l->echo, RPC_LISTEN_DYNAMIC), CERR_OK);
-	assert_int_equal(rpc_server_add_iface(l->s, &l->epm, RPC_LISTEN_EPM), CERR_OK);
-	assert_int_equal(rpc_server_add_auth(l->s, &l->ntlm), CERR_OK);
-	assert_int_equal(rpc_server_listen(l->s, "127.0.0.1", 0, RPC_LISTEN_EPM, &l->epm_port), CERR_OK);
-	assert_int_equal(rpc_server_listen(l->s, "127.0.0.1", 0, RPC_LISTEN_DYNAMIC, &l->dyn_port), CERR_OK);
-	assert_int_equal(pthread_create(&l->th, NULL, live_run, l), 0);
+	assert_int_equal(rpc_server_add_iface(l->srv.s, &l->echo, RPC_LISTEN_DYNAMIC), CERR_OK);
+	assert_int_equal(rpc_server_add_iface(l->srv.s, &l->epm, RPC_LISTEN_EPM), CERR_OK);
+	assert_int_equal(rpc_server_add_auth(l->srv.s, &l->ntlm), CERR_OK);
+	assert_int_equal(rpc_server_listen(l->srv.s, "127.0.0.1", 0, RPC_LISTEN_EPM, &l->epm_port), CERR_OK);
+	assert_int_equal(rpc_server_listen(l->srv.s, "127.0.0.1", 0, RPC_LISTEN_DYNAMIC, &l->dyn_port), CERR_OK);
+	tu_server_start(&l->srv);
 }
 
 static void live_stop(live_t *l)
 {
-	rpc_server_stop(l->s);
-	pthread_join(l->th, NULL);
-	rpc_server_free(l->s);
+	tu_server_stop(&l->srv);
+	rpc_server_free(l->srv.s);
 	ntlm_provider_cleanup(&l->ntlm);
 }
 

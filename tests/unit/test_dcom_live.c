@@ -30,6 +30,7 @@
 #include "rpc/ntlm_crypto.h"
 #include "rpc/pdu.h"
 #include "rpc/server.h"
+#include "testutil.h"
 
 static const char SCRIPT[] =
 	"import sys\n"
@@ -135,30 +136,6 @@ static cerr_t create_obj(void *arg, const dcom_activation_t *act, dcom_object_t 
 	return CERR_OK;
 }
 
-static cerr_t lookup_alice(void *arg, const char *domain, const char *user, ntlm_account_t *out)
-{
-	(void)arg;
-	(void)domain;
-	if (strcmp(user, "alice") != 0) {
-		return CERR_STATUS_NO_SUCH_USER;
-	}
-	memset(out, 0, sizeof(*out));
-	return ntlm_nt_hash("Passw0rd!", out->nt_hash);
-}
-
-typedef struct srv {
-	rpc_server_t *s;
-	pthread_t th;
-	cerr_t rc;
-} srv_t;
-
-static void *run_thread(void *arg)
-{
-	srv_t *v = arg;
-	v->rc = rpc_server_run(v->s);
-	return NULL;
-}
-
 /* value returns the text after "key " on its line of out, or NULL. */
 static const char *value(const char *out, const char *key, char *buf, size_t len)
 {
@@ -201,14 +178,14 @@ static void test_impacket_dcom(void **state)
 	g_ifaces[1] = &g_t2;
 
 	rpc_server_config_t scfg = {.workers = 2};
-	srv_t v = {.s = rpc_server_new(&scfg)};
+	tu_server_t v = {.s = rpc_server_new(&scfg)};
 	assert_non_null(v.s);
 	rpc_auth_provider_t prov;
 	ntlm_acceptor_config_t nc;
 	ntlm_acceptor_config_init(&nc);
 	nc.nb_domain = "WORKGROUP";
 	nc.nb_computer = "CA1";
-	nc.lookup = lookup_alice;
+	nc.lookup = tu_lookup_alice;
 	assert_int_equal(ntlm_acceptor_provider(&prov, &nc), CERR_OK);
 	assert_int_equal(rpc_server_add_auth(v.s, &prov), CERR_OK);
 
@@ -221,7 +198,7 @@ static void test_impacket_dcom(void **state)
 	uint16_t epm_port, dyn_port;
 	assert_int_equal(rpc_server_listen(v.s, "127.0.0.1", 0, RPC_LISTEN_EPM, &epm_port), CERR_OK);
 	assert_int_equal(rpc_server_listen(v.s, "127.0.0.1", 0, RPC_LISTEN_DYNAMIC, &dyn_port), CERR_OK);
-	assert_int_equal(pthread_create(&v.th, NULL, run_thread, &v), 0);
+	tu_server_start(&v);
 
 	char script[] = "/tmp/certa_dcom_liveXXXXXX";
 	int fd = mkstemp(script);
@@ -267,9 +244,7 @@ static void test_impacket_dcom(void **state)
 	assert_int_equal(st.sets, 1);
 	assert_int_equal(__atomic_load_n(&g_echoes, __ATOMIC_SEQ_CST), 3);
 
-	rpc_server_stop(v.s);
-	pthread_join(v.th, NULL);
-	assert_int_equal(v.rc, CERR_OK);
+	assert_int_equal(tu_server_stop(&v), CERR_OK);
 	rpc_server_free(v.s);
 	dcom_exporter_free(x);
 	assert_int_equal(g_released, 2);

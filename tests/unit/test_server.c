@@ -28,6 +28,7 @@
 #include "rpc/pdu.h"
 #include "rpc/server.h"
 #include "util/log.h"
+#include "testutil.h"
 
 static const guid_t TEST_UUID = {0x12345678, 0x1234, 0xabcd, {0xef, 0x00, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab}};
 
@@ -61,38 +62,28 @@ static const rpc_iface_t test_iface = {
 	.n_ops = 3,
 };
 
+/* a server on its thread, with the dynamic port srv_start listened on */
 typedef struct srv {
-	rpc_server_t *s;
-	pthread_t th;
+	tu_server_t run;
 	uint16_t port;
-	cerr_t rc;
 } srv_t;
-
-static void *run_thread(void *arg)
-{
-	srv_t *v = arg;
-	v->rc = rpc_server_run(v->s);
-	return NULL;
-}
 
 static srv_t *srv_start(const rpc_server_config_t *cfg, const char *addr)
 {
 	srv_t *v = calloc(1, sizeof(*v));
-	v->s = rpc_server_new(cfg);
-	assert_non_null(v->s);
-	assert_int_equal(rpc_server_add_iface(v->s, &test_iface, RPC_LISTEN_DYNAMIC), CERR_OK);
-	assert_int_equal(rpc_server_listen(v->s, addr, 0, RPC_LISTEN_DYNAMIC, &v->port), CERR_OK);
+	v->run.s = rpc_server_new(cfg);
+	assert_non_null(v->run.s);
+	assert_int_equal(rpc_server_add_iface(v->run.s, &test_iface, RPC_LISTEN_DYNAMIC), CERR_OK);
+	assert_int_equal(rpc_server_listen(v->run.s, addr, 0, RPC_LISTEN_DYNAMIC, &v->port), CERR_OK);
 	assert_int_not_equal(v->port, 0);
-	assert_int_equal(pthread_create(&v->th, NULL, run_thread, v), 0);
+	tu_server_start(&v->run);
 	return v;
 }
 
 static void srv_stop(srv_t *v)
 {
-	rpc_server_stop(v->s);
-	pthread_join(v->th, NULL);
-	assert_int_equal(v->rc, CERR_OK);
-	rpc_server_free(v->s);
+	assert_int_equal(tu_server_stop(&v->run), CERR_OK);
+	rpc_server_free(v->run.s);
 	free(v);
 }
 
@@ -424,8 +415,8 @@ static void test_ipv6_and_endpoints(void **state)
 	assert_int_equal(errno, 0);
 	assert_int_equal(rpc_server_listen(s, "127.0.0.1", epm, RPC_LISTEN_EPM, NULL), CERR_IO);
 	assert_int_equal(errno, EADDRINUSE);
-	srv_t v = {.s = s, .port = port};
-	assert_int_equal(pthread_create(&v.th, NULL, run_thread, &v), 0);
+	srv_t v = {.run.s = s, .port = port};
+	tu_server_start(&v.run);
 
 	int fd = dial("::1", port);
 	if (fd >= 0) { /* the host has IPv6 loopback */
@@ -440,8 +431,7 @@ static void test_ipv6_and_endpoints(void **state)
 		buf_free(&b);
 		close(fd);
 	}
-	rpc_server_stop(s);
-	pthread_join(v.th, NULL);
+	tu_server_stop(&v.run);
 
 	/* the test interface is listed once for the dynamic port (v4 + v6 are one endpoint) */
 	struct seen_eps seen = {0, 0};
@@ -452,16 +442,8 @@ static void test_ipv6_and_endpoints(void **state)
 }
 
 /* NTLM end to end: the project's client against the NTLM acceptor, every
- * level, with responses and requests large enough to fragment */
-static cerr_t lookup_alice(void *arg, const char *domain, const char *user, ntlm_account_t *out)
-{
-	if (strcmp(user, "alice") != 0) {
-		return CERR_STATUS_NO_SUCH_USER;
-	}
-	memset(out, 0, sizeof(*out));
-	return ntlm_nt_hash("Passw0rd!", out->nt_hash);
-}
-
+ * level, with responses and requests large enough to fragment; alice logs
+ * on with tu_lookup_alice's password */
 static int auth_hook_calls;
 static cerr_t count_auth(void *arg, const rpc_conn_info_t *c, cerr_t st, void **out_principal)
 {
@@ -479,15 +461,15 @@ static void test_ntlm_levels(void **state)
 	ntlm_acceptor_config_init(&nc);
 	nc.nb_domain = "WORKGROUP";
 	nc.nb_computer = "CA1";
-	nc.lookup = lookup_alice;
+	nc.lookup = tu_lookup_alice;
 	assert_int_equal(ntlm_acceptor_provider(&prov, &nc), CERR_OK);
 	assert_int_equal(rpc_server_add_auth(s, &prov), CERR_OK);
 	rpc_server_hooks_t hooks = {.on_auth = count_auth};
 	rpc_server_set_hooks(s, &hooks);
 	assert_int_equal(rpc_server_add_iface(s, &test_iface, RPC_LISTEN_DYNAMIC), CERR_OK);
-	srv_t v = {.s = s};
+	srv_t v = {.run.s = s};
 	assert_int_equal(rpc_server_listen(s, "127.0.0.1", 0, RPC_LISTEN_DYNAMIC, &v.port), CERR_OK);
-	assert_int_equal(pthread_create(&v.th, NULL, run_thread, &v), 0);
+	tu_server_start(&v.run);
 
 	size_t big_len = 50000;
 	uint8_t *big = malloc(big_len);
@@ -527,9 +509,7 @@ static void test_ntlm_levels(void **state)
 	rpc_client_free(c);
 	free(big);
 
-	rpc_server_stop(s);
-	pthread_join(v.th, NULL);
-	assert_int_equal(v.rc, CERR_OK);
+	assert_int_equal(tu_server_stop(&v.run), CERR_OK);
 	rpc_server_free(s);
 	ntlm_provider_cleanup(&prov);
 }
@@ -541,19 +521,19 @@ static void test_stop_from_signal(void **state)
 {
 	rpc_server_config_t cfg = {.workers = 1};
 	srv_t *v = srv_start(&cfg, "127.0.0.1");
-	sig_server = v->s;
+	sig_server = v->run.s;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigusr1;
 	sigaction(SIGUSR1, &sa, NULL);
 	int fd = dial("127.0.0.1", v->port);
 	raw_bind(fd);
-	pthread_kill(v->th, SIGUSR1);
-	pthread_join(v->th, NULL);
-	assert_int_equal(v->rc, CERR_OK);
+	pthread_kill(v->run.th, SIGUSR1);
+	pthread_join(v->run.th, NULL);
+	assert_int_equal(v->run.rc, CERR_OK);
 	assert_true(closed_by_peer(fd, 2000));
 	close(fd);
-	rpc_server_free(v->s);
+	rpc_server_free(v->run.s);
 	free(v);
 	signal(SIGUSR1, SIG_DFL);
 }

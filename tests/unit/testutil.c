@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/request.h"
+#include "rpc/ntlm_crypto.h"
 #include "testutil.h"
 
 /* ---- hex fixtures ---- */
@@ -193,4 +194,35 @@ cerr_t tu_invoke(const rpc_iface_t *iface, const rpc_conn_info_t *conn, uint16_t
 		return CERR_NCA_S_OP_RNG_ERROR;
 	}
 	return iface->ops[opnum](&call);
+}
+
+cerr_t tu_lookup_alice(void *arg, const char *domain, const char *user, ntlm_account_t *out)
+{
+	(void)arg;
+	(void)domain;
+	if (strcmp(user, "alice") != 0) {
+		return CERR_STATUS_NO_SUCH_USER;
+	}
+	memset(out, 0, sizeof(*out));
+	return ntlm_nt_hash("Passw0rd!", out->nt_hash);
+}
+
+static void *server_thread(void *arg)
+{
+	tu_server_t *t = arg;
+	t->rc = rpc_server_run(t->s);
+	return NULL;
+}
+
+void tu_server_start(tu_server_t *t)
+{
+	assert_non_null(t->s);
+	assert_int_equal(pthread_create(&t->th, NULL, server_thread, t), 0);
+}
+
+cerr_t tu_server_stop(tu_server_t *t)
+{
+	rpc_server_stop(t->s);
+	pthread_join(t->th, NULL);
+	return t->rc;
 }

@@ -7,6 +7,7 @@
 #ifndef CERTA_TESTS_TESTUTIL_H
 #define CERTA_TESTS_TESTUTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,8 @@
 #include <openssl/types.h>
 
 #include "rpc/iface.h"
+#include "rpc/ntlm.h"
+#include "rpc/server.h"
 #include "util/arena.h"
 #include "util/cursor.h"
 #include "util/err.h"
@@ -72,5 +75,24 @@ uint8_t *tu_make_csr(EVP_PKEY *key, const char *cn, const char *ext_template, co
  * CERR_NCA_S_OP_RNG_ERROR without a call, as the runtime answers it itself. */
 cerr_t tu_invoke(const rpc_iface_t *iface, const rpc_conn_info_t *conn, uint16_t opnum, const guid_t *object,
 		 const uint8_t *stub, size_t len, arena_t *a, buf_t *out);
+
+/* tu_lookup_alice: an ntlm_lookup_fn knowing one account, alice with the
+ * password Passw0rd! in any domain. */
+cerr_t tu_lookup_alice(void *arg, const char *domain, const char *user, ntlm_account_t *out);
+
+/* An RPC server run on its own thread, for tests that talk to it over
+ * loopback sockets. */
+typedef struct tu_server {
+	rpc_server_t *s; /* the caller's: created, configured and listening before tu_server_start */
+	pthread_t th;
+	cerr_t rc;       /* rpc_server_run's return, once the thread has ended */
+} tu_server_t;
+
+/* tu_server_start runs rpc_server_run(t->s) on a new thread. */
+void tu_server_start(tu_server_t *t);
+
+/* tu_server_stop stops the server, waits for its thread and returns what
+ * rpc_server_run returned; freeing the server is left to the caller. */
+cerr_t tu_server_stop(tu_server_t *t);
 
 #endif
