@@ -446,7 +446,7 @@ static cerr_t decode_text(parser_t *ps, const uint8_t *data, size_t len, char **
 	if (len >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF) {
 		cur_skip(&c, 3);
 	}
-	if (memchr(cur_data(&c), 0, cur_len(&c))) {
+	if (cur_len(&c) && memchr(cur_data(&c), 0, cur_len(&c))) { /* empty input may have no pointer at all */
 		return fail(ps, CERR_CONFIG,
 			    "contains NUL bytes: UTF-16 without its byte-order mark? Save it as UTF-16LE with a BOM "
 			    "(as secedit writes) or as UTF-8");
@@ -455,8 +455,9 @@ static cerr_t decode_text(parser_t *ps, const uint8_t *data, size_t len, char **
 	if (!s) {
 		return CERR_NOMEM;
 	}
-	memcpy(s, cur_data(&c), cur_len(&c));
-	s[cur_len(&c)] = '\0';
+	size_t n = cur_len(&c);
+	(void)cur_copy(&c, s, n); /* cannot fail: n is what remains */
+	s[n] = '\0';
 	if (utf8_utf16_units(s) == (size_t)-1) {
 		free(s);
 		return fail(ps, CERR_CONFIG, "is neither UTF-16LE with a byte-order mark nor valid UTF-8; save it as one of them");
