@@ -112,7 +112,7 @@ static void responses(const uint8_t *data, size_t size, arena_t *a)
 		CHECK(wcce_encode_response(&b, &r) == CERR_OK);
 		cur_init(&c, b.data, b.len);
 		CHECK(wcce_decode_response(&c, a, &r2) == CERR_OK);
-		CHECK(r2.request_id == r.request_id && r2.disposition == r.disposition && r2.hresult == r.hresult);
+		CHECK(r2.request_id == r.request_id && r2.disposition == r.disposition && r2.status == r.status);
 		CHECK(same_blob(&r2.cert_chain, &r.cert_chain) && same_blob(&r2.encoded_cert, &r.encoded_cert) &&
 		      same_blob(&r2.disposition_message, &r.disposition_message));
 	}

@@ -711,15 +711,7 @@ static int do_request_dcom(const req_opts_t *o, const char *password, const uint
 		rc = EX_PROTOCOL;
 		goto release;
 	}
-	icpr_response_t ir = {
-		.request_id = wr.request_id,
-		.disposition = wr.disposition,
-		.cert_chain = wr.cert_chain,
-		.encoded_cert = wr.encoded_cert,
-		.disposition_message = wr.disposition_message,
-		.status = wr.hresult,
-	};
-	if (!parse_result(&ir, a, r)) {
+	if (!parse_result(&wr, a, r)) {
 		fprintf(stderr, "certa req: the server's answer could not be decoded\n");
 		print_openssl_errors();
 		rc = EX_PROTOCOL;

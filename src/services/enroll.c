@@ -1,8 +1,9 @@
 /*
  * enroll.c - the processing MS-ICPR CertServerRequest and MS-WCCE
  * Request/Request2 share (see enroll.h): caller name, CA-name check, the
- * refusal audit record, UTF-16 blobs, and the ca_submit call whose outcome
- * is copied into the call arena so the front ends only marshal it.
+ * refusal audit record, UTF-16 blobs, the response stub's codec, and the
+ * ca_submit call whose outcome is copied into the call arena so the front
+ * ends only unmarshal the request.
  */
 #include "services/enroll.h"
 
@@ -16,6 +17,10 @@
 /* Strings we put in blobs are short (messages, names, template lists); the
  * cap only bounds a runaway. */
 #define ENROLL_MAX_UTF16_BYTES (1024u * 1024u)
+
+/* The client caps response blobs generously: a chain of a few certificates
+ * is a few KiB; 4 MiB bounds what a hostile server can make us hold. */
+#define ENROLL_MAX_RESPONSE_BLOB (4u * 1024u * 1024u)
 
 const char *enroll_requester_name(const rpc_call_t *call)
 {
@@ -104,6 +109,41 @@ char *enroll_blob_to_utf8(const ndr_blob_t *blob, arena_t *a)
 	return s;
 }
 
+cerr_t enroll_encode_response(buf_t *b, const enroll_response_t *resp)
+{
+	ndr_refids_t ids;
+	ndr_refids_init(&ids);
+	ndr_put_u32(b, resp->request_id);
+	ndr_put_u32(b, resp->disposition);
+	ndr_put_blob(b, &ids, &resp->cert_chain);
+	ndr_put_blob(b, &ids, &resp->encoded_cert);
+	ndr_put_blob(b, &ids, &resp->disposition_message);
+	ndr_put_u32(b, resp->status);
+	return buf_ok(b) ? CERR_OK : CERR_NOMEM;
+}
+
+cerr_t enroll_decode_response(cur_t *in, arena_t *a, enroll_response_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!ndr_get_u32(in, &out->request_id) || !ndr_get_u32(in, &out->disposition) ||
+	    !ndr_get_blob(in, a, ENROLL_MAX_RESPONSE_BLOB, &out->cert_chain) ||
+	    !ndr_get_blob(in, a, ENROLL_MAX_RESPONSE_BLOB, &out->encoded_cert) ||
+	    !ndr_get_blob(in, a, ENROLL_MAX_RESPONSE_BLOB, &out->disposition_message) ||
+	    !ndr_get_u32(in, &out->status) || !cur_empty(in)) {
+		return CERR_MALFORMED;
+	}
+	return CERR_OK;
+}
+
+cerr_t enroll_answer(rpc_call_t *call, uint32_t disposition, uint32_t status, const char *message)
+{
+	enroll_response_t resp = {.disposition = disposition, .status = status};
+	if (message && enroll_utf16_blob(message, call->arena, &resp.disposition_message) != CERR_OK) {
+		memset(&resp.disposition_message, 0, sizeof(resp.disposition_message));
+	}
+	return enroll_encode_response(call->out, &resp);
+}
+
 /* arena_blob copies n bytes into the arena as a blob ({0, NULL} for none). */
 static bool arena_blob(arena_t *a, const uint8_t *p, size_t n, ndr_blob_t *out)
 {
@@ -119,7 +159,7 @@ static bool arena_blob(arena_t *a, const uint8_t *p, size_t n, ndr_blob_t *out)
 	return out->data != NULL;
 }
 
-cerr_t enroll_submit(ca_t *ca, rpc_call_t *call, const enroll_request_t *req, enroll_result_t *out)
+cerr_t enroll_submit(ca_t *ca, rpc_call_t *call, const enroll_request_t *req, enroll_response_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	ca_request_in_t in = {

@@ -4,7 +4,8 @@
  * ICertRequestD2::Request2 (wcce.c) run the same MS-WCCE 3.2.1.4.2.1
  * processing. Here: the CA's interface flags, the caller's name as Windows
  * writes it, the CA-name check, the audit record of a refusal, the UTF-16
- * blobs, and one call into ca_submit whose outcome lands in the call arena.
+ * blobs, the response stub both methods return (codec included), and one
+ * call into ca_submit whose outcome lands in the call arena.
  */
 #ifndef CERTA_SERVICES_ENROLL_H
 #define CERTA_SERVICES_ENROLL_H
@@ -17,6 +18,7 @@
 #include "rpc/iface.h"
 #include "rpc/ndr.h"
 #include "util/arena.h"
+#include "util/cursor.h"
 #include "util/err.h"
 
 /* Config.CA.Interface.Flags bits (MS-WCCE 3.2.1.1.4; values from certsrv.h
@@ -63,19 +65,37 @@ typedef struct enroll_request {
 	ndr_blob_t request;     /* empty = retrieval */
 } enroll_request_t;
 
-/* The outcome, in the call arena, ready for the out-parameters. */
-typedef struct enroll_result {
-	uint32_t request_id;
-	uint32_t disposition;           /* for *pdwDisposition: CR_DISP_* or the HRESULT */
-	ndr_blob_t cert_chain;          /* PKCS#7 issued cert + chain, or empty */
-	ndr_blob_t encoded_cert;        /* DER certificate, or empty */
-	ndr_blob_t disposition_message; /* UTF-16LE with NUL, or empty */
-} enroll_result_t;
+/* The [out] parameters and return value of CertServerRequest (MS-ICPR
+ * 3.2.4.1.1) and of Request/Request2 (MS-WCCE 3.2.1.4.2.1, 3.2.1.4.3.1):
+ * the same fields in the same order on the wire, so one type
+ * (icpr_response_t and wcce_response_t name it) and one codec. */
+typedef struct enroll_response {
+	uint32_t request_id;            /* *pdwRequestId */
+	uint32_t disposition;           /* *pdwDisposition: CR_DISP_* or an HRESULT */
+	ndr_blob_t cert_chain;          /* pctbCert / pctbCertChain / pctbFullResponse: CMS with the chain, or empty */
+	ndr_blob_t encoded_cert;        /* pctbEncodedCert: DER certificate, or empty */
+	ndr_blob_t disposition_message; /* pctbDispositionMessage: UTF-16LE with NUL, or empty */
+	uint32_t status;                /* the method's return value */
+} enroll_response_t;
+
+/* enroll_encode_response writes the response stub (server side). */
+cerr_t enroll_encode_response(buf_t *b, const enroll_response_t *resp);
+/* enroll_decode_response parses a response stub (client side); blobs are
+ * copied into a, each at most 4 MiB. CERR_MALFORMED on bad NDR, a larger
+ * blob or bytes left over. */
+cerr_t enroll_decode_response(cur_t *in, arena_t *a, enroll_response_t *out);
+
+/* enroll_answer writes the response to a request answered without the CA:
+ * disposition and return value as given, no request ID or certificate, and
+ * message (UTF-8, NULL for none) as the disposition message - left empty if
+ * it cannot be encoded. */
+cerr_t enroll_answer(rpc_call_t *call, uint32_t disposition, uint32_t status, const char *message);
 
 /* enroll_submit runs the request through ca_submit and copies what goes on
- * the wire into call->arena. CERR_OK whenever *out holds an answer (a CA
- * that could not process the request still gives one: CR_DISP_ERROR with an
- * HRESULT, logged); CERR_NOMEM when the arena is exhausted. */
-cerr_t enroll_submit(ca_t *ca, rpc_call_t *call, const enroll_request_t *req, enroll_result_t *out);
+ * the wire into call->arena; out->status is 0. CERR_OK whenever *out holds
+ * an answer (a CA that could not process the request still gives one:
+ * CR_DISP_ERROR with an HRESULT, logged); CERR_NOMEM when the arena is
+ * exhausted. */
+cerr_t enroll_submit(ca_t *ca, rpc_call_t *call, const enroll_request_t *req, enroll_response_t *out);
 
 #endif

@@ -51,32 +51,12 @@ cerr_t icpr_encode_request(buf_t *b, const icpr_request_t *req)
 
 cerr_t icpr_encode_response(buf_t *b, const icpr_response_t *resp)
 {
-	ndr_refids_t ids;
-	ndr_refids_init(&ids);
-	ndr_put_u32(b, resp->request_id);
-	ndr_put_u32(b, resp->disposition);
-	ndr_put_blob(b, &ids, &resp->cert_chain);
-	ndr_put_blob(b, &ids, &resp->encoded_cert);
-	ndr_put_blob(b, &ids, &resp->disposition_message);
-	ndr_put_u32(b, resp->status);
-	return buf_ok(b) ? CERR_OK : CERR_NOMEM;
+	return enroll_encode_response(b, resp);
 }
-
-/* The client caps response blobs generously: a chain of a few certificates
- * is a few KiB; 4 MiB bounds what a hostile server can make us hold. */
-#define ICPR_MAX_RESPONSE_BLOB (4u * 1024u * 1024u)
 
 cerr_t icpr_decode_response(cur_t *in, arena_t *a, icpr_response_t *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (!ndr_get_u32(in, &out->request_id) || !ndr_get_u32(in, &out->disposition) ||
-	    !ndr_get_blob(in, a, ICPR_MAX_RESPONSE_BLOB, &out->cert_chain) ||
-	    !ndr_get_blob(in, a, ICPR_MAX_RESPONSE_BLOB, &out->encoded_cert) ||
-	    !ndr_get_blob(in, a, ICPR_MAX_RESPONSE_BLOB, &out->disposition_message) ||
-	    !ndr_get_u32(in, &out->status) || !cur_empty(in)) {
-		return CERR_MALFORMED;
-	}
-	return CERR_OK;
+	return enroll_decode_response(in, a, out);
 }
 
 cerr_t icpr_attribs_to_utf8(const ndr_blob_t *blob, arena_t *a, char **out)
@@ -152,11 +132,7 @@ void icpr_config_default(icpr_config_t *cfg)
  * pdwDisposition); no request ID is assigned, nothing is stored. */
 static cerr_t refuse(rpc_call_t *call, cerr_t hr, const char *message)
 {
-	icpr_response_t resp = {.disposition = cerr_value(hr), .status = cerr_value(hr)};
-	if (message && icpr_utf16_blob(message, call->arena, &resp.disposition_message) != CERR_OK) {
-		memset(&resp.disposition_message, 0, sizeof(resp.disposition_message));
-	}
-	return icpr_encode_response(call->out, &resp);
+	return enroll_answer(call, cerr_value(hr), cerr_value(hr), message);
 }
 
 /* audit_refusal records a refusal before processing (event 4888, enroll.h). */
@@ -217,19 +193,11 @@ cerr_t icpr_cert_server_request(rpc_call_t *call)
 		.attributes = attributes,
 		.request = req.request,
 	};
-	enroll_result_t res;
-	e = enroll_submit(svc->ca, call, &er, &res);
+	icpr_response_t resp;
+	e = enroll_submit(svc->ca, call, &er, &resp);
 	if (e != CERR_OK) {
 		return e;
 	}
-	icpr_response_t resp = {
-		.request_id = res.request_id,
-		.disposition = res.disposition,
-		.cert_chain = res.cert_chain,
-		.encoded_cert = res.encoded_cert,
-		.disposition_message = res.disposition_message,
-		.status = 0,
-	};
 	return icpr_encode_response(call->out, &resp);
 }
 

@@ -81,15 +81,10 @@ typedef struct icpr_request {
 	ndr_blob_t request;    /* pctbRequest: DER PKCS#10 / CMS / CMC; empty = retrieval */
 } icpr_request_t;
 
-/* The [out] parameters and the return value. */
-typedef struct icpr_response {
-	uint32_t request_id;  /* *pdwRequestId */
-	uint32_t disposition; /* *pdwDisposition: ICPR_DISP_* or an HRESULT */
-	ndr_blob_t cert_chain;   /* pctbCert: CMS SignedData with the chain, or empty */
-	ndr_blob_t encoded_cert; /* pctbEncodedCert: DER certificate, or empty */
-	ndr_blob_t disposition_message; /* pctbDispositionMessage: UTF-16LE with NUL, or empty */
-	uint32_t status;      /* the DWORD return value */
-} icpr_response_t;
+/* The [out] parameters and the DWORD return value (status): the same as
+ * ICertRequestD::Request's, so enroll.h's type. disposition is ICPR_DISP_* or
+ * an HRESULT; cert_chain is pctbCert. */
+typedef enroll_response_t icpr_response_t;
 
 /* icpr_decode_request parses a request stub (cursor base = stub start).
  * Blobs and strings are copied into a. CERR_MALFORMED on bad NDR or a value
@@ -97,9 +92,11 @@ typedef struct icpr_response {
 cerr_t icpr_decode_request(cur_t *in, arena_t *a, icpr_request_t *out);
 /* icpr_encode_request writes a request stub (client side). */
 cerr_t icpr_encode_request(buf_t *b, const icpr_request_t *req);
-/* icpr_encode_response writes a response stub (server side). */
+/* icpr_encode_response writes a response stub (server side):
+ * enroll_encode_response. */
 cerr_t icpr_encode_response(buf_t *b, const icpr_response_t *resp);
-/* icpr_decode_response parses a response stub (client side); blobs copied into a. */
+/* icpr_decode_response parses a response stub (client side); blobs copied
+ * into a: enroll_decode_response. */
 cerr_t icpr_decode_response(cur_t *in, arena_t *a, icpr_response_t *out);
 
 /* icpr_attribs_to_utf8 checks pctbAttribs as MS-ICPR 3.2.4.1.1 requires (cb

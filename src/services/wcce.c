@@ -81,28 +81,12 @@ cerr_t wcce_encode_request(buf_t *b, bool request2, const wcce_request_t *req)
 
 cerr_t wcce_encode_response(buf_t *b, const wcce_response_t *resp)
 {
-	ndr_refids_t ids;
-	ndr_refids_init(&ids);
-	ndr_put_u32(b, resp->request_id);
-	ndr_put_u32(b, resp->disposition);
-	ndr_put_blob(b, &ids, &resp->cert_chain);
-	ndr_put_blob(b, &ids, &resp->encoded_cert);
-	ndr_put_blob(b, &ids, &resp->disposition_message);
-	ndr_put_u32(b, resp->hresult);
-	return buf_ok(b) ? CERR_OK : CERR_NOMEM;
+	return enroll_encode_response(b, resp);
 }
 
 cerr_t wcce_decode_response(cur_t *in, arena_t *a, wcce_response_t *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (!ndr_get_u32(in, &out->request_id) || !ndr_get_u32(in, &out->disposition) ||
-	    !ndr_get_blob(in, a, WCCE_MAX_RESPONSE_BLOB, &out->cert_chain) ||
-	    !ndr_get_blob(in, a, WCCE_MAX_RESPONSE_BLOB, &out->encoded_cert) ||
-	    !ndr_get_blob(in, a, WCCE_MAX_RESPONSE_BLOB, &out->disposition_message) ||
-	    !ndr_get_u32(in, &out->hresult) || !cur_empty(in)) {
-		return CERR_MALFORMED;
-	}
-	return CERR_OK;
+	return enroll_decode_response(in, a, out);
 }
 
 cerr_t wcce_decode_get_ca_cert(cur_t *in, arena_t *a, uint32_t *fchain, char **authority)
@@ -686,11 +670,7 @@ static void log_refusal(const rpc_call_t *call, const char *method, cerr_t hr, c
  * *pdwDisposition (as the ICPR front end does); no request ID. */
 static cerr_t refuse_request(rpc_call_t *call, cerr_t hr, const char *message)
 {
-	wcce_response_t resp = {.disposition = cerr_value(hr), .hresult = cerr_value(hr)};
-	if (message && enroll_utf16_blob(message, call->arena, &resp.disposition_message) != CERR_OK) {
-		memset(&resp.disposition_message, 0, sizeof(resp.disposition_message));
-	}
-	return wcce_encode_response(call->out, &resp);
+	return enroll_answer(call, cerr_value(hr), cerr_value(hr), message);
 }
 
 /* inspection_error answers a status inspection that cannot name a request
@@ -698,11 +678,7 @@ static cerr_t refuse_request(rpc_call_t *call, cerr_t hr, const char *message)
  * *pdwDisposition with return 0 (3.2.1.4.2.1 "Return Values"). */
 static cerr_t inspection_error(rpc_call_t *call, cerr_t hr)
 {
-	wcce_response_t resp = {.disposition = cerr_value(hr), .hresult = 0};
-	if (enroll_utf16_blob(cerr_msg(hr), call->arena, &resp.disposition_message) != CERR_OK) {
-		memset(&resp.disposition_message, 0, sizeof(resp.disposition_message));
-	}
-	return wcce_encode_response(call->out, &resp);
+	return enroll_answer(call, cerr_value(hr), 0, cerr_msg(hr));
 }
 
 static cerr_t op_request(wcce_service_t *svc, rpc_call_t *call, bool request2)
@@ -759,19 +735,11 @@ static cerr_t op_request(wcce_service_t *svc, rpc_call_t *call, bool request2)
 		.attributes = req.attributes,
 		.request = req.request,
 	};
-	enroll_result_t res;
-	e = enroll_submit(svc->ca, call, &er, &res);
+	wcce_response_t resp;
+	e = enroll_submit(svc->ca, call, &er, &resp);
 	if (e != CERR_OK) {
 		return e;
 	}
-	wcce_response_t resp = {
-		.request_id = res.request_id,
-		.disposition = res.disposition,
-		.cert_chain = res.cert_chain,
-		.encoded_cert = res.encoded_cert,
-		.disposition_message = res.disposition_message,
-		.hresult = 0,
-	};
 	return wcce_encode_response(call->out, &resp);
 }
 

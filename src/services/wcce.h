@@ -158,16 +158,10 @@ typedef struct wcce_request {
 	ndr_blob_t request;     /* pctbRequest; empty = status inspection */
 } wcce_request_t;
 
-/* Their [out] parameters and HRESULT; Request and Request2 have the same
- * shape (Request2's second blob is pctbFullResponse). */
-typedef struct wcce_response {
-	uint32_t request_id;            /* *pdwRequestId */
-	uint32_t disposition;           /* *pdwDisposition: CR_DISP_* or an HRESULT */
-	ndr_blob_t cert_chain;          /* pctbCertChain / pctbFullResponse */
-	ndr_blob_t encoded_cert;        /* pctbEncodedCert */
-	ndr_blob_t disposition_message; /* pctbDispositionMessage (UTF-16LE + NUL) */
-	uint32_t hresult;               /* the method's return value */
-} wcce_response_t;
+/* Their [out] parameters and HRESULT (status); Request and Request2 have
+ * the same shape (Request2's second blob is pctbFullResponse), and so has
+ * MS-ICPR's CertServerRequest: enroll.h's type. */
+typedef enroll_response_t wcce_response_t;
 
 /* GetCAProperty (opnum 7) [in]. */
 typedef struct wcce_prop_request {

@@ -320,7 +320,7 @@ static void test_roundtrip(void **state)
 	buf_reset(&b);
 	wcce_response_t resp = {.request_id = 9, .disposition = 3,
 				.encoded_cert = {.len = 4, .data = (const uint8_t *)"\x30\x02\x05\x00"},
-				.hresult = 0};
+				.status = 0};
 	assert_int_equal(enroll_utf16_blob("Issued", a, &resp.disposition_message), CERR_OK);
 	assert_int_equal(wcce_encode_response(&b, &resp), CERR_OK);
 	cur_init(&c, b.data, b.len);
@@ -553,7 +553,7 @@ static void test_request_issue_and_retrieve(void **state)
 	wcce_request_t req = {.flags = 0x100, .authority = CA_NAME, .attributes = "CertificateTemplate:User",
 			      .request = {.len = (uint32_t)n, .data = csr}};
 	do_request(s, false, RPC_AUTH_LEVEL_PKT_PRIVACY, &req, &r, &c);
-	assert_int_equal(r.hresult, 0);
+	assert_int_equal(r.status, 0);
 	assert_int_equal(r.disposition, CR_DISP_ISSUED);
 	assert_true(r.request_id > 0);
 	assert_true(r.encoded_cert.len > 100);
@@ -569,7 +569,7 @@ static void test_request_issue_and_retrieve(void **state)
 	/* retrieval by ID: empty request, NULL attributes, sanitized name in any case */
 	wcce_request_t get = {.authority = "test issuing ca", .request_id = id};
 	do_request(s, false, RPC_AUTH_LEVEL_PKT_PRIVACY, &get, &r, &c);
-	assert_int_equal(r.hresult, 0);
+	assert_int_equal(r.status, 0);
 	assert_int_equal(r.disposition, CR_DISP_ISSUED);
 	assert_int_equal(r.request_id, id);
 	assert_int_equal(r.encoded_cert.len, cert_len);
@@ -583,7 +583,7 @@ static void test_request_issue_and_retrieve(void **state)
 	char *hex = BN_bn2hex(bn);
 	wcce_request_t by_serial = {.authority = CA_NAME, .serial = hex};
 	do_request(s, true, RPC_AUTH_LEVEL_PKT_PRIVACY, &by_serial, &r, &c);
-	assert_int_equal(r.hresult, 0);
+	assert_int_equal(r.status, 0);
 	assert_int_equal(r.disposition, CR_DISP_ISSUED);
 	assert_int_equal(r.request_id, id);
 	assert_memory_equal(r.encoded_cert.data, cert, cert_len);
@@ -592,7 +592,7 @@ static void test_request_issue_and_retrieve(void **state)
 	/* ID and serial together, no such serial, not hex: errors in the disposition */
 	by_serial.request_id = id;
 	do_request(s, true, RPC_AUTH_LEVEL_PKT_PRIVACY, &by_serial, &r, &c);
-	assert_int_equal(r.hresult, 0);
+	assert_int_equal(r.status, 0);
 	assert_int_equal(r.disposition, 0x80070057u);
 	assert_int_equal(r.encoded_cert.len, 0);
 	call_end(&c);
@@ -603,7 +603,7 @@ static void test_request_issue_and_retrieve(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		wcce_request_t q = {.authority = CA_NAME, .serial = bad[i].serial};
 		do_request(s, true, RPC_AUTH_LEVEL_PKT_PRIVACY, &q, &r, &c);
-		assert_int_equal(r.hresult, 0);
+		assert_int_equal(r.status, 0);
 		assert_int_equal(r.disposition, bad[i].disp);
 		assert_int_equal(r.request_id, 0);
 		call_end(&c);
@@ -611,7 +611,7 @@ static void test_request_issue_and_retrieve(void **state)
 	/* neither ID nor serial with an empty request */
 	wcce_request_t none = {.authority = CA_NAME};
 	do_request(s, true, RPC_AUTH_LEVEL_PKT_PRIVACY, &none, &r, &c);
-	assert_int_equal(r.hresult, 0);
+	assert_int_equal(r.status, 0);
 	assert_int_equal(r.disposition, 0x80070057u);
 	call_end(&c);
 
@@ -620,7 +620,7 @@ static void test_request_issue_and_retrieve(void **state)
 			       .attributes = "CertificateTemplate:User\nccm:client.example.com",
 			       .request = {.len = (uint32_t)n, .data = csr}};
 	do_request(s, true, RPC_AUTH_LEVEL_PKT_PRIVACY, &req2, &r, &c);
-	assert_int_equal(r.hresult, 0);
+	assert_int_equal(r.status, 0);
 	assert_int_equal(r.disposition, CR_DISP_ISSUED);
 	assert_true(r.request_id > id);
 	p = r.cert_chain.data;
@@ -633,7 +633,7 @@ static void test_request_issue_and_retrieve(void **state)
 	/* a template the CA does not offer: denied in the disposition, ID assigned */
 	req.attributes = "CertificateTemplate:NoSuch";
 	do_request(s, false, RPC_AUTH_LEVEL_PKT_PRIVACY, &req, &r, &c);
-	assert_int_equal(r.hresult, 0);
+	assert_int_equal(r.status, 0);
 	assert_int_equal(r.disposition, 0x80094800u);
 	assert_true(r.request_id > 0);
 	call_end(&c);
@@ -662,7 +662,7 @@ static void test_refusals(void **state)
 	const uint8_t low[] = {RPC_AUTH_LEVEL_PKT_INTEGRITY, RPC_AUTH_LEVEL_CONNECT, RPC_AUTH_LEVEL_NONE};
 	for (size_t k = 0; k < sizeof(low); k++) {
 		do_request(s, k % 2 == 1, low[k], &req, &r, &c);
-		assert_int_equal(r.hresult, 0x80070005u);
+		assert_int_equal(r.status, 0x80070005u);
 		assert_int_equal(r.disposition, 0x80070005u);
 		assert_int_equal(r.request_id, 0);
 		assert_int_equal(r.encoded_cert.len, 0);
@@ -681,7 +681,7 @@ static void test_refusals(void **state)
 	for (size_t k = 0; k < 3; k++) {
 		req.authority = names[k];
 		do_request(s, k == 1, RPC_AUTH_LEVEL_PKT_PRIVACY, &req, &r, &c);
-		assert_int_equal(r.hresult, 0x80070057u);
+		assert_int_equal(r.status, 0x80070057u);
 		assert_int_equal(r.request_id, 0);
 		call_end(&c);
 		assert_int_equal(get_prop(s, RPC_AUTH_LEVEL_PKT_PRIVACY, names[k], CR_PROP_CANAME, 0,
@@ -695,7 +695,7 @@ static void test_refusals(void **state)
 	s = service(ENROLL_IF_NOREMOTEICERTREQUEST | ENROLL_IF_ENFORCEENCRYPTICERTREQUEST, false);
 	req.authority = CA_NAME;
 	do_request(s, false, RPC_AUTH_LEVEL_PKT_PRIVACY, &req, &r, &c);
-	assert_int_equal(r.hresult, 0x80094011u);
+	assert_int_equal(r.status, 0x80094011u);
 	call_end(&c);
 	assert_true(events_have("IF_NOREMOTEICERTREQUEST"));
 	assert_int_equal(get_prop(s, RPC_AUTH_LEVEL_PKT_PRIVACY, CA_NAME, CR_PROP_CANAME, 0, WCCE_PROPTYPE_STRING, &c,
@@ -711,7 +711,7 @@ static void test_refusals(void **state)
 	s = service(0, true);
 	req.authority = NULL;
 	do_request(s, false, RPC_AUTH_LEVEL_PKT_INTEGRITY, &req, &r, &c);
-	assert_int_equal(r.hresult, 0);
+	assert_int_equal(r.status, 0);
 	assert_int_equal(r.disposition, CR_DISP_ISSUED);
 	call_end(&c);
 	wcce_service_free(s);
@@ -1280,7 +1280,7 @@ static void test_exporter_round_trip(void **state)
 	wcce_response_t r;
 	assert_true(dcom_get_orpcthat(&c, &that));
 	assert_int_equal(wcce_decode_response(&c, a, &r), CERR_OK);
-	assert_int_equal(r.hresult, 0);
+	assert_int_equal(r.status, 0);
 	assert_int_equal(r.disposition, CR_DISP_ISSUED);
 
 	/* Request (opnum 3) on the ICertRequestD IPID */
