@@ -90,6 +90,46 @@ static bool read_syntax(cur_t *c, rpc_syntax_t *s)
 	return cur_get_guid(c, &s->uuid) && cur_get_u32(c, &s->version);
 }
 
+/* A list whose element count comes off the wire, and what bounds it. */
+typedef struct wire_list {
+	size_t max;           /* the rpc/limits.h cap: more is CERR_LIMIT */
+	size_t min_len;       /* the fewest bytes one element takes on the wire */
+	size_t elem_size;     /* one decoded element */
+	const char *too_many; /* the debug-log reasons */
+	const char *too_long;
+} wire_list_t;
+
+static const wire_list_t CTX_LIST = {RPC_MAX_CTX_PER_BIND, CTX_ELEM_MIN_LEN, sizeof(rpc_ctx_elem_t),
+				     "too many presentation contexts", "context count exceeds the body"};
+static const wire_list_t TRANSFER_LIST = {RPC_MAX_TRANSFER_PER_CTX, SYNTAX_LEN, sizeof(rpc_syntax_t),
+					  "too many transfer syntaxes", "transfer syntax count exceeds the body"};
+static const wire_list_t RESULT_LIST = {RPC_MAX_RESULTS_PER_ACK, RESULT_LEN, sizeof(rpc_ctx_result_elem_t),
+					"too many results", "result count exceeds the body"};
+
+/* alloc_list checks a count n read from the wire before anything is
+ * allocated from it - against the list's cap, then against what is left of
+ * the body - and allocates n elements from the arena (*out NULL for none). */
+static cerr_t alloc_list(arena_t *a, const cur_t *body, const rpc_pdu_t *p, const wire_list_t *l, size_t n,
+			 void **out)
+{
+	const char *ptype_for_log = rpc_ptype_name(p->hdr.ptype);
+	*out = NULL;
+	if (n > l->max) {
+		BAD(CERR_LIMIT, l->too_many);
+	}
+	if (n * l->min_len > cur_len(body)) {
+		BAD(CERR_MALFORMED, l->too_long);
+	}
+	if (n == 0) {
+		return CERR_OK;
+	}
+	if (!a) {
+		return CERR_INVALID_ARG;
+	}
+	*out = arena_array(a, n, l->elem_size);
+	return *out ? CERR_OK : CERR_NOMEM;
+}
+
 /* body_done enforces "parse fully or fail" for PDUs without a stub: what is
  * left before the sec_trailer must be exactly the auth padding (C706 12.6.3.1:
  * the auth_verifier is 4-aligned with auth_pad_length octets before it). */
@@ -109,40 +149,23 @@ static cerr_t decode_bind(arena_t *a, cur_t *body, rpc_pdu_t *p)
 		BAD(CERR_MALFORMED, "fixed fields cut short");
 	}
 	uint8_t n_ctx = p->u.bind.n_ctx;
-	if (n_ctx > RPC_MAX_CTX_PER_BIND) {
-		BAD(CERR_LIMIT, "too many presentation contexts");
+	void *list;
+	cerr_t err = alloc_list(a, body, p, &CTX_LIST, n_ctx, &list);
+	if (err != CERR_OK) {
+		return err;
 	}
-	/* the count must fit in what is left before anything is allocated from it */
-	if ((size_t)n_ctx * CTX_ELEM_MIN_LEN > cur_len(body)) {
-		BAD(CERR_MALFORMED, "context count exceeds the body");
-	}
-	if (n_ctx) {
-		if (!a) {
-			return CERR_INVALID_ARG;
-		}
-		p->u.bind.ctx = arena_array(a, n_ctx, sizeof(rpc_ctx_elem_t));
-		if (!p->u.bind.ctx) {
-			return CERR_NOMEM;
-		}
-	}
+	p->u.bind.ctx = list;
 	for (unsigned i = 0; i < n_ctx; i++) {
 		rpc_ctx_elem_t *e = &p->u.bind.ctx[i];
 		if (!(cur_get_u16(body, &e->ctx_id) && cur_get_u8(body, &e->n_transfer) &&
 		      cur_get_u8(body, &res8) && read_syntax(body, &e->abstract))) {
 			BAD(CERR_MALFORMED, "context element cut short");
 		}
-		if (e->n_transfer > RPC_MAX_TRANSFER_PER_CTX) {
-			BAD(CERR_LIMIT, "too many transfer syntaxes");
+		err = alloc_list(a, body, p, &TRANSFER_LIST, e->n_transfer, &list);
+		if (err != CERR_OK) {
+			return err;
 		}
-		if ((size_t)e->n_transfer * SYNTAX_LEN > cur_len(body)) {
-			BAD(CERR_MALFORMED, "transfer syntax count exceeds the body");
-		}
-		if (e->n_transfer) {
-			e->transfer = arena_array(a, e->n_transfer, sizeof(rpc_syntax_t));
-			if (!e->transfer) {
-				return CERR_NOMEM;
-			}
-		}
+		e->transfer = list;
 		for (unsigned j = 0; j < e->n_transfer; j++) {
 			if (!read_syntax(body, &e->transfer[j])) {
 				BAD(CERR_MALFORMED, "transfer syntax cut short");
@@ -219,21 +242,12 @@ static cerr_t decode_bind_ack(arena_t *a, cur_t *body, rpc_pdu_t *p)
 		BAD(CERR_MALFORMED, "result list header cut short");
 	}
 	uint8_t n = p->u.bind_ack.n_results;
-	if (n > RPC_MAX_RESULTS_PER_ACK) {
-		BAD(CERR_LIMIT, "too many results");
+	void *list;
+	e = alloc_list(a, body, p, &RESULT_LIST, n, &list);
+	if (e != CERR_OK) {
+		return e;
 	}
-	if ((size_t)n * RESULT_LEN > cur_len(body)) {
-		BAD(CERR_MALFORMED, "result count exceeds the body");
-	}
-	if (n) {
-		if (!a) {
-			return CERR_INVALID_ARG;
-		}
-		p->u.bind_ack.results = arena_array(a, n, sizeof(rpc_ctx_result_elem_t));
-		if (!p->u.bind_ack.results) {
-			return CERR_NOMEM;
-		}
-	}
+	p->u.bind_ack.results = list;
 	for (unsigned i = 0; i < n; i++) {
 		rpc_ctx_result_elem_t *r = &p->u.bind_ack.results[i];
 		if (!(cur_get_u16(body, &r->result) && cur_get_u16(body, &r->reason) &&
