@@ -25,7 +25,6 @@
 #define EPM_HANDLE_MAP 2u
 
 static const guid_t epm_uuid = {0xe1af8308, 0x5d1f, 0x11c9, {0x91, 0xa4, 0x08, 0x00, 0x2b, 0x14, 0xa0, 0xfa}};
-static const guid_t ndr20_uuid = {0x8a885d04, 0x1ceb, 0x11c9, {0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60}};
 
 /* ---- towers (C706 Appendix L) ---- */
 
@@ -110,7 +109,7 @@ void epm_tower_put_tcp(buf_t *b, const guid_t *if_uuid, uint16_t if_major, uint1
 	b->be = false;
 	buf_put_u16(b, 5);
 	put_uuid_floor(b, if_uuid, if_major, if_minor);
-	put_uuid_floor(b, &ndr20_uuid, 2, 0);
+	put_uuid_floor(b, &RPC_NDR20_UUID, 2, 0);
 	/* floor 3: connection-oriented RPC, rhs = protocol minor version 0 */
 	buf_put_u16(b, 1);
 	buf_put_u8(b, EPM_FLOOR_RPC_CO);
@@ -149,17 +148,24 @@ static bool get_twr(cur_t *in, cur_t *octets)
 	       len <= EPM_MAX_TOWER_LEN && cur_get_bytes(in, octets, len);
 }
 
+/* get_object reads the [in, ptr] UUID *obj both ept_map and ept_lookup start
+ * their object selection with; *present false for a NULL pointer. */
+static bool get_object(cur_t *in, bool *present, guid_t *object)
+{
+	uint32_t ref;
+	if (!ndr_get_unique_ptr(in, &ref)) {
+		return false;
+	}
+	*present = ref != 0;
+	return !*present || ndr_get_guid(in, object);
+}
+
 cerr_t epm_decode_map(cur_t *in, epm_map_req_t *out)
 {
 	epm_map_req_t r;
 	uint32_t ref;
 	memset(&r, 0, sizeof(r));
-	/* [in, ptr] UUID *obj */
-	if (!ndr_get_unique_ptr(in, &ref)) {
-		return CERR_MALFORMED;
-	}
-	r.has_object = ref != 0;
-	if (r.has_object && !ndr_get_guid(in, &r.object)) {
+	if (!get_object(in, &r.has_object, &r.object)) {
 		return CERR_MALFORMED;
 	}
 	/* [in, ptr] twr_p_t map_tower */
@@ -183,11 +189,7 @@ cerr_t epm_decode_lookup(cur_t *in, epm_lookup_req_t *out)
 	epm_lookup_req_t r;
 	uint32_t ref;
 	memset(&r, 0, sizeof(r));
-	if (!ndr_get_u32(in, &r.inquiry_type) || !ndr_get_unique_ptr(in, &ref)) {
-		return CERR_MALFORMED;
-	}
-	r.has_object = ref != 0;
-	if (r.has_object && !ndr_get_guid(in, &r.object)) {
+	if (!ndr_get_u32(in, &r.inquiry_type) || !get_object(in, &r.has_object, &r.object)) {
 		return CERR_MALFORMED;
 	}
 	/* [in, ptr] RPC_IF_ID *Ifid: {UUID; u16 major; u16 minor} */
@@ -365,7 +367,7 @@ static bool map_match(const rpc_endpoint_entry_t *e, const epm_tower_t *t)
  * only protocol sequence we serve. */
 static bool tower_is_ncacn_ip_tcp(const epm_tower_t *t)
 {
-	return guid_equal(&t->syntax_uuid, &ndr20_uuid) && t->syntax_major == 2 &&
+	return guid_equal(&t->syntax_uuid, &RPC_NDR20_UUID) && t->syntax_major == 2 &&
 	       t->protocol == EPM_FLOOR_RPC_CO && t->transport == EPM_FLOOR_TCP;
 }
 
