@@ -43,26 +43,6 @@ static bool get_u32s(cur_t *c, uint32_t *const *out, size_t n)
 	return true;
 }
 
-/* get_guid_array reads a deferred [size_is(n)] GUID array: max_count == n. */
-static bool get_guid_array(cur_t *c, arena_t *a, uint32_t n, guid_t **out)
-{
-	uint32_t mc;
-	if (!ndr_get_conformance(c, &mc) || mc != n || !ndr_check_count(c, n, 16)) {
-		return false;
-	}
-	guid_t *g = arena_array(a, n ? n : 1, sizeof(*g));
-	if (!g) {
-		return false;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		if (!ndr_get_guid(c, &g[i])) {
-			return false;
-		}
-	}
-	*out = g;
-	return true;
-}
-
 static bool get_u32_array(cur_t *c, arena_t *a, uint32_t n, uint32_t **out)
 {
 	uint32_t mc;
@@ -191,7 +171,7 @@ static bool get_instantiation(cur_t *prop, arena_t *a, dcom_actprops_in_t *o)
 		return false;
 	}
 	o->inst.n_iids = n_iids;
-	return get_guid_array(&body, a, n_iids, &o->inst.iids) && body_done(&body);
+	return dcom_get_guid_array(&body, a, n_iids, &o->inst.iids) && body_done(&body);
 }
 
 static bool get_scm_request(cur_t *prop, arena_t *a, dcom_actprops_in_t *o)
@@ -806,7 +786,7 @@ static bool get_props_out(cur_t *prop, arena_t *a, dcom_actprops_out_t *o)
 	}
 	o->n_ifs = n;
 	uint32_t mc;
-	if (!get_guid_array(&body, a, n, &o->iids) || !get_u32_array(&body, a, n, &o->hresults) ||
+	if (!dcom_get_guid_array(&body, a, n, &o->iids) || !get_u32_array(&body, a, n, &o->hresults) ||
 	    !ndr_get_conformance(&body, &mc) || mc != n || !ndr_check_count(&body, n, 4)) {
 		return false;
 	}

@@ -132,6 +132,25 @@ bad:
 	return false;
 }
 
+bool dcom_get_guid_array(cur_t *c, arena_t *a, uint32_t n, guid_t **out)
+{
+	uint32_t mc;
+	if (!ndr_get_conformance(c, &mc) || mc != n || !ndr_check_count(c, n, 16)) {
+		return false;
+	}
+	guid_t *g = arena_array(a, n ? n : 1, sizeof(*g));
+	if (!g) {
+		return false;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (!ndr_get_guid(c, &g[i])) {
+			return false;
+		}
+	}
+	*out = g;
+	return true;
+}
+
 void dcom_put_orpcthat(buf_t *b, uint32_t flags)
 {
 	ndr_put_u32(b, flags);

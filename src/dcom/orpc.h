@@ -70,6 +70,13 @@ bool dcom_get_orpcthat(cur_t *c, orpcthat_t *out);
  * send (MS-DCOM 3.1.2.5.2.3.x: "The extensions field MUST be set to NULL"). */
 void dcom_put_orpcthat(buf_t *b, uint32_t flags);
 
+/* dcom_get_guid_array reads the deferred body of a [size_is(n)] GUID* (the
+ * IID lists of activation and RemQueryInterface) whose count n came
+ * earlier: max_count must equal n, and n GUIDs must fit in what is left
+ * before anything is allocated. The array, in a, has at least one element,
+ * so *out is never NULL on success. False on bad NDR or no memory. */
+bool dcom_get_guid_array(cur_t *c, arena_t *a, uint32_t n, guid_t **out);
+
 /* MInterfacePointer {ulCntData; [size_is(ulCntData)] byte abData[]} is a
  * conformant struct (MS-DCOM 2.2.14): max_count first, then ulCntData (which
  * must equal it), then the bytes. Bodies use ndr_blob_t: data == NULL is the

@@ -25,26 +25,6 @@ static cerr_t finish(dcom_call_t *dc, uint32_t hr)
 	return buf_ok(dc->rpc->out) ? CERR_OK : CERR_NOMEM;
 }
 
-/* get_iids reads [in, size_is(n)] IID*: max_count (== n), then the IIDs. */
-static bool get_iids(cur_t *c, arena_t *a, uint16_t n, guid_t **out)
-{
-	uint32_t mc;
-	if (!ndr_get_conformance(c, &mc) || mc != n || !ndr_check_count(c, n, 16)) {
-		return false;
-	}
-	guid_t *g = arena_array(a, n ? n : 1, sizeof(*g));
-	if (!g) {
-		return false;
-	}
-	for (uint16_t i = 0; i < n; i++) {
-		if (!ndr_get_guid(c, &g[i])) {
-			return false;
-		}
-	}
-	*out = g;
-	return true;
-}
-
 static bool get_remrefs(cur_t *c, arena_t *a, uint16_t *n, remref_t **out)
 {
 	uint32_t mc;
@@ -77,7 +57,7 @@ static cerr_t rem_query_interface(dcom_call_t *dc)
 	uint32_t crefs;
 	uint16_t n;
 	if (!ndr_get_guid(&call->in, &ripid) || !ndr_get_u32(&call->in, &crefs) || !ndr_get_u16(&call->in, &n) ||
-	    !get_iids(&call->in, call->arena, n, &iids)) {
+	    !dcom_get_guid_array(&call->in, call->arena, n, &iids)) {
 		return CERR_MALFORMED;
 	}
 	ndr_refids_t ids;
@@ -218,7 +198,7 @@ static cerr_t rem_query_interface2(dcom_call_t *dc)
 	guid_t ripid, *iids;
 	uint16_t n;
 	if (!ndr_get_guid(&call->in, &ripid) || !ndr_get_u16(&call->in, &n) ||
-	    !get_iids(&call->in, call->arena, n, &iids)) {
+	    !dcom_get_guid_array(&call->in, call->arena, n, &iids)) {
 		return CERR_MALFORMED;
 	}
 	if (n > DCOM_MAX_REQUESTED_IIDS) {
