@@ -82,25 +82,30 @@ static bool skip_extent_array(cur_t *c, uint32_t *out_n)
 	return true;
 }
 
+/* get_extensions reads the [unique] ORPC_EXTENT_ARRAY* that ends ORPCTHIS
+ * and ORPCTHAT, stepping over the array when there is one. */
+static bool get_extensions(cur_t *c, bool *present, uint32_t *n_extents)
+{
+	uint32_t ext;
+	if (!ndr_get_unique_ptr(c, &ext)) {
+		return false;
+	}
+	*present = ext != 0;
+	return !ext || skip_extent_array(c, n_extents);
+}
+
 bool dcom_get_orpcthis(cur_t *c, orpcthis_t *out)
 {
 	cur_t save = *c;
 	orpcthis_t t = {0};
-	uint32_t ext;
 	if (!ndr_get_u16(c, &t.version.major) || !ndr_get_u16(c, &t.version.minor) ||
 	    !ndr_get_u32(c, &t.flags) || !ndr_get_u32(c, &t.reserved1) || !ndr_get_guid(c, &t.cid) ||
-	    !ndr_get_unique_ptr(c, &ext)) {
-		goto bad;
-	}
-	t.has_extensions = ext != 0;
-	if (ext && !skip_extent_array(c, &t.n_extents)) {
-		goto bad;
+	    !get_extensions(c, &t.has_extensions, &t.n_extents)) {
+		*c = save;
+		return false;
 	}
 	*out = t;
 	return true;
-bad:
-	*c = save;
-	return false;
 }
 
 void dcom_put_orpcthis(buf_t *b, const orpcthis_t *t)
@@ -117,19 +122,12 @@ bool dcom_get_orpcthat(cur_t *c, orpcthat_t *out)
 {
 	cur_t save = *c;
 	orpcthat_t t = {0};
-	uint32_t ext;
-	if (!ndr_get_u32(c, &t.flags) || !ndr_get_unique_ptr(c, &ext)) {
-		goto bad;
-	}
-	t.has_extensions = ext != 0;
-	if (ext && !skip_extent_array(c, &t.n_extents)) {
-		goto bad;
+	if (!ndr_get_u32(c, &t.flags) || !get_extensions(c, &t.has_extensions, &t.n_extents)) {
+		*c = save;
+		return false;
 	}
 	*out = t;
 	return true;
-bad:
-	*c = save;
-	return false;
 }
 
 bool dcom_get_guid_array(cur_t *c, arena_t *a, uint32_t n, guid_t **out)
