@@ -45,6 +45,17 @@ static bool get_remrefs(cur_t *c, arena_t *a, uint16_t *n, remref_t **out)
 	return true;
 }
 
+/* get_interface_refs reads the [in] cInterfaceRefs and InterfaceRefs[] of
+ * RemAddRef and RemRelease: bad NDR is CERR_MALFORMED, more than
+ * DCOM_MAX_INTERFACE_REFS the remote-no-memory fault, as for too many IIDs. */
+static cerr_t get_interface_refs(rpc_call_t *call, uint16_t *n, remref_t **refs)
+{
+	if (!get_remrefs(&call->in, call->arena, n, refs)) {
+		return CERR_MALFORMED;
+	}
+	return *n > DCOM_MAX_INTERFACE_REFS ? CERR_NCA_S_FAULT_REMOTE_NO_MEMORY : CERR_OK;
+}
+
 /* Opnum 3 RemQueryInterface([in] REFIPID ripid, [in] unsigned long cRefs,
  * [in] unsigned short cIids, [in, size_is(cIids)] IID *iids,
  * [out, size_is(,cIids)] PREMQIRESULT *ppQIResults): the result is a unique
@@ -119,11 +130,9 @@ static cerr_t rem_add_ref(dcom_call_t *dc)
 	dcom_exporter_t *x = dc->exporter;
 	uint16_t n;
 	remref_t *refs;
-	if (!get_remrefs(&call->in, call->arena, &n, &refs)) {
-		return CERR_MALFORMED;
-	}
-	if (n > DCOM_MAX_INTERFACE_REFS) {
-		return CERR_NCA_S_FAULT_REMOTE_NO_MEMORY;
+	cerr_t e = get_interface_refs(call, &n, &refs);
+	if (e != CERR_OK) {
+		return e;
 	}
 	uint32_t *hrs = arena_array(call->arena, n ? n : 1, sizeof(*hrs));
 	if (!hrs) {
@@ -164,11 +173,9 @@ static cerr_t rem_release(dcom_call_t *dc)
 	dcom_exporter_t *x = dc->exporter;
 	uint16_t n;
 	remref_t *refs;
-	if (!get_remrefs(&call->in, call->arena, &n, &refs)) {
-		return CERR_MALFORMED;
-	}
-	if (n > DCOM_MAX_INTERFACE_REFS) {
-		return CERR_NCA_S_FAULT_REMOTE_NO_MEMORY;
+	cerr_t e = get_interface_refs(call, &n, &refs);
+	if (e != CERR_OK) {
+		return e;
 	}
 	dx_enter(x, NULL);
 	for (uint16_t i = 0; i < n; i++) {
