@@ -320,6 +320,20 @@ static cerr_t group_push_member(acct_group_t *g, const char *sid)
 	return CERR_OK;
 }
 
+/* group_remove_member takes sid out of g's members; false if it was not one. */
+static bool group_remove_member(acct_group_t *g, const char *sid)
+{
+	for (size_t j = 0; j < g->n_members; j++) {
+		if (strcmp(g->members[j], sid) == 0) {
+			free(g->members[j]);
+			memmove(&g->members[j], &g->members[j + 1], (g->n_members - j - 1) * sizeof(char *));
+			g->n_members--;
+			return true;
+		}
+	}
+	return false;
+}
+
 bool accounts_group_has_member(const acct_group_t *g, const char *sid)
 {
 	for (size_t i = 0; g && i < g->n_members; i++) {
@@ -892,15 +906,7 @@ cerr_t accounts_user_add(accounts_t *a, const char *name, const char *password, 
 static void remove_member_everywhere(accounts_t *a, const char *sid)
 {
 	for (size_t i = 0; i < a->n_groups; i++) {
-		acct_group_t *g = &a->groups[i];
-		for (size_t j = 0; j < g->n_members; j++) {
-			if (strcmp(g->members[j], sid) == 0) {
-				free(g->members[j]);
-				memmove(&g->members[j], &g->members[j + 1], (g->n_members - j - 1) * sizeof(char *));
-				g->n_members--;
-				break;
-			}
-		}
+		(void)group_remove_member(&a->groups[i], sid);
 	}
 }
 
@@ -1013,14 +1019,23 @@ static cerr_t member_sid(const accounts_t *a, const char *member, char sid[ACCT_
 	return CERR_OK;
 }
 
-cerr_t accounts_group_addmember(accounts_t *a, const char *group, const char *member)
+/* group_and_member finds group and resolves member (member_sid) for the
+ * member edits; CERR_NOT_FOUND when either is not there. */
+static cerr_t group_and_member(accounts_t *a, const char *group, const char *member, acct_group_t **g,
+			       char sid[ACCT_SID_MAX])
 {
-	acct_group_t *g = group_find(a, group);
-	char sid[ACCT_SID_MAX];
-	if (!g || !member) {
+	*g = group_find(a, group);
+	if (!*g || !member) {
 		return CERR_NOT_FOUND;
 	}
-	cerr_t e = member_sid(a, member, sid);
+	return member_sid(a, member, sid);
+}
+
+cerr_t accounts_group_addmember(accounts_t *a, const char *group, const char *member)
+{
+	acct_group_t *g;
+	char sid[ACCT_SID_MAX];
+	cerr_t e = group_and_member(a, group, member, &g, sid);
 	if (e != CERR_OK) {
 		return e;
 	}
@@ -1032,24 +1047,13 @@ cerr_t accounts_group_addmember(accounts_t *a, const char *group, const char *me
 
 cerr_t accounts_group_delmember(accounts_t *a, const char *group, const char *member)
 {
-	acct_group_t *g = group_find(a, group);
+	acct_group_t *g;
 	char sid[ACCT_SID_MAX];
-	if (!g || !member) {
-		return CERR_NOT_FOUND;
-	}
-	cerr_t e = member_sid(a, member, sid);
+	cerr_t e = group_and_member(a, group, member, &g, sid);
 	if (e != CERR_OK) {
 		return e;
 	}
-	for (size_t j = 0; j < g->n_members; j++) {
-		if (strcmp(g->members[j], sid) == 0) {
-			free(g->members[j]);
-			memmove(&g->members[j], &g->members[j + 1], (g->n_members - j - 1) * sizeof(char *));
-			g->n_members--;
-			return CERR_OK;
-		}
-	}
-	return CERR_NOT_FOUND;
+	return group_remove_member(g, sid) ? CERR_OK : CERR_NOT_FOUND;
 }
 
 const acct_group_t *accounts_group_find(const accounts_t *a, const char *name)
