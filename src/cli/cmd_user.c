@@ -121,6 +121,29 @@ static int parse_names(cli_env_t *env, int argc, char **argv, const char *args, 
 	return -1;
 }
 
+/* parse_and_open is parse_names (--password-stdin allowed when
+ * password_stdin is not NULL) then open_store: -1 with *a open to go on,
+ * else the exit code to return. */
+static int parse_and_open(cli_env_t *env, int argc, char **argv, const char *args, bool *password_stdin, int n,
+			  bool create, accounts_t **a)
+{
+	bool unused = false;
+	int rc = parse_names(env, argc, argv, args, password_stdin != NULL, password_stdin ? password_stdin : &unused,
+			     n);
+	if (rc >= 0) {
+		return rc;
+	}
+	rc = open_store(env, create, a);
+	return rc != 0 ? rc : -1;
+}
+
+/* save_change ends a change: its failure named (change_failed), else the
+ * save; 0 when the change is on disk. */
+static int save_change(cli_env_t *env, accounts_t *a, cerr_t e, const char *what, const char *name)
+{
+	return e != CERR_OK ? change_failed(env, e, what, name) : save_store(env, a);
+}
+
 static int user_add(cli_env_t *env, int argc, char **argv)
 {
 	bool from_stdin = false;
@@ -148,9 +171,7 @@ static int user_add(cli_env_t *env, int argc, char **argv)
 	if ((rc = cli_read_password(env->prog, prompt, from_stdin, true, password, sizeof(password))) == 0) {
 		uint32_t rid = 0;
 		cerr_t e = accounts_user_add(a, name, password, &rid);
-		if (e != CERR_OK) {
-			rc = change_failed(env, e, "user", name);
-		} else if ((rc = save_store(env, a)) == 0) {
+		if ((rc = save_change(env, a, e, "user", name)) == 0) {
 			char sid[ACCT_SID_MAX];
 			accounts_rid_sid(a, rid, sid);
 			printf("added user %s\\%s (%s)\n", env->cfg.netbios_domain, name, sid);
@@ -164,15 +185,12 @@ static int user_add(cli_env_t *env, int argc, char **argv)
 static int user_passwd(cli_env_t *env, int argc, char **argv)
 {
 	bool from_stdin = false;
-	int rc = parse_names(env, argc, argv, "NAME [--password-stdin]", true, &from_stdin, 1);
+	accounts_t *a = NULL;
+	int rc = parse_and_open(env, argc, argv, "NAME [--password-stdin]", &from_stdin, 1, false, &a);
 	if (rc >= 0) {
 		return rc;
 	}
 	const char *name = argv[optind];
-	accounts_t *a = NULL;
-	if ((rc = open_store(env, false, &a)) != 0) {
-		return rc;
-	}
 	if (!accounts_user_find(a, name)) {
 		accounts_free(a);
 		return change_failed(env, CERR_NOT_FOUND, "user", name);
@@ -182,9 +200,7 @@ static int user_passwd(cli_env_t *env, int argc, char **argv)
 	snprintf(prompt, sizeof(prompt), "New password for %s: ", name);
 	if ((rc = cli_read_password(env->prog, prompt, from_stdin, true, password, sizeof(password))) == 0) {
 		cerr_t e = accounts_user_passwd(a, name, password);
-		if (e != CERR_OK) {
-			rc = change_failed(env, e, "user", name);
-		} else if ((rc = save_store(env, a)) == 0) {
+		if ((rc = save_change(env, a, e, "user", name)) == 0) {
 			printf("changed the password of %s\n", name);
 		}
 	}
@@ -198,17 +214,13 @@ enum simple_op { OP_USER_DEL, OP_USER_ENABLE, OP_USER_DISABLE, OP_GROUP_ADD, OP_
 
 static int simple_change(cli_env_t *env, int argc, char **argv, enum simple_op op)
 {
-	bool unused = false;
-	int rc = parse_names(env, argc, argv, "NAME", false, &unused, 1);
+	accounts_t *a = NULL;
+	int rc = parse_and_open(env, argc, argv, "NAME", NULL, 1, op == OP_GROUP_ADD, &a);
 	if (rc >= 0) {
 		return rc;
 	}
 	const char *name = argv[optind];
 	bool is_group = op == OP_GROUP_ADD || op == OP_GROUP_DEL;
-	accounts_t *a = NULL;
-	if ((rc = open_store(env, op == OP_GROUP_ADD, &a)) != 0) {
-		return rc;
-	}
 	cerr_t e;
 	uint32_t rid = 0;
 	const char *done;
@@ -235,9 +247,7 @@ static int simple_change(cli_env_t *env, int argc, char **argv, enum simple_op o
 		done = "deleted group";
 		break;
 	}
-	if (e != CERR_OK) {
-		rc = change_failed(env, e, is_group ? "group" : "user", name);
-	} else if ((rc = save_store(env, a)) == 0) {
+	if ((rc = save_change(env, a, e, is_group ? "group" : "user", name)) == 0) {
 		printf("%s %s\n", done, name);
 	}
 	accounts_free(a);
@@ -267,16 +277,12 @@ static int group_del(cli_env_t *env, int argc, char **argv)
 
 static int change_membership(cli_env_t *env, int argc, char **argv, bool add)
 {
-	bool unused = false;
-	int rc = parse_names(env, argc, argv, "GROUP MEMBER (a user name or a SID)", false, &unused, 2);
+	accounts_t *a = NULL;
+	int rc = parse_and_open(env, argc, argv, "GROUP MEMBER (a user name or a SID)", NULL, 2, false, &a);
 	if (rc >= 0) {
 		return rc;
 	}
 	const char *group = argv[optind], *member = argv[optind + 1];
-	accounts_t *a = NULL;
-	if ((rc = open_store(env, false, &a)) != 0) {
-		return rc;
-	}
 	cerr_t e = add ? accounts_group_addmember(a, group, member) : accounts_group_delmember(a, group, member);
 	if (e == CERR_NOT_FOUND) {
 		if (!accounts_group_find(a, group)) {
@@ -290,9 +296,7 @@ static int change_membership(cli_env_t *env, int argc, char **argv, bool add)
 	} else if (e == CERR_EXISTS) {
 		fprintf(stderr, "%s: %s is already a member of %s\n", env->prog, member, group);
 		rc = EX_DATAERR;
-	} else if (e != CERR_OK) {
-		rc = change_failed(env, e, "member", member);
-	} else if ((rc = save_store(env, a)) == 0) {
+	} else if ((rc = save_change(env, a, e, "member", member)) == 0) {
 		printf("%s %s %s %s\n", add ? "added" : "removed", member, add ? "to" : "from", group);
 	}
 	accounts_free(a);
@@ -310,13 +314,9 @@ static int group_delmember(cli_env_t *env, int argc, char **argv)
 
 static int user_list(cli_env_t *env, int argc, char **argv)
 {
-	bool unused = false;
-	int rc = parse_names(env, argc, argv, "", false, &unused, 0);
-	if (rc >= 0) {
-		return rc;
-	}
 	accounts_t *a = NULL;
-	if ((rc = open_store(env, false, &a)) != 0) {
+	int rc = parse_and_open(env, argc, argv, "", NULL, 0, false, &a);
+	if (rc >= 0) {
 		return rc;
 	}
 	printf("%-24s %-6s %-10s %s\n", "NAME", "RID", "STATE", "SID");
@@ -333,13 +333,9 @@ static int user_list(cli_env_t *env, int argc, char **argv)
 
 static int group_list(cli_env_t *env, int argc, char **argv)
 {
-	bool unused = false;
-	int rc = parse_names(env, argc, argv, "", false, &unused, 0);
-	if (rc >= 0) {
-		return rc;
-	}
 	accounts_t *a = NULL;
-	if ((rc = open_store(env, false, &a)) != 0) {
+	int rc = parse_and_open(env, argc, argv, "", NULL, 0, false, &a);
+	if (rc >= 0) {
 		return rc;
 	}
 	for (size_t i = 0; i < accounts_group_count(a); i++) {
