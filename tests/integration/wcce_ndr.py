@@ -2,32 +2,22 @@
 
 python3-impacket 0.10 (Debian 12) has no WCCE module, so the tests define the
 methods here from the IDL in MS-WCCE 3.2.1.4.2 and 3.2.1.4.3 (DCOMCALL puts
-ORPCTHIS first, DCOMANSWER ORPCTHAT). Run as a script it prints the request
-stubs used as fixtures in tests/unit/test_wcce.c.
+ORPCTHIS first, DCOMANSWER ORPCTHAT; CERTTRANSBLOB and its helpers are
+certtrans_ndr.py's, shared with icpr_ndr.py). Run as a script it prints the
+request stubs used as fixtures in tests/unit/test_wcce.c.
 """
 import sys
 
 from impacket.dcerpc.v5.dcomrt import DCOMANSWER, DCOMCALL, ORPCTHIS, COMVERSION
 from impacket.dcerpc.v5.dtypes import DWORD, LONG, LPWSTR, NULL, ULONG
-from impacket.dcerpc.v5.ndr import NDRPOINTER, NDRSTRUCT, NDRUniConformantArray
 from impacket.dcerpc.v5.rpcrt import DCERPCException
 from impacket.uuid import string_to_bin
+
+from certtrans_ndr import CERTTRANSBLOB, blob, print_fixtures, response_blob  # noqa: F401 (re-exported)
 
 CLSID_CertSrvRequest = string_to_bin("d99e6e74-fc88-11d0-b498-00a0c90312f3")
 IID_ICertRequestD = string_to_bin("d99e6e70-fc88-11d0-b498-00a0c90312f3")
 IID_ICertRequestD2 = string_to_bin("5422fd3a-d4b8-4cef-a12e-e87d4ca22e90")
-
-
-class BYTE_ARRAY(NDRUniConformantArray):
-    item = "c"
-
-
-class PBYTE_ARRAY(NDRPOINTER):
-    referent = (("Data", BYTE_ARRAY),)
-
-
-class CERTTRANSBLOB(NDRSTRUCT):
-    structure = (("cb", ULONG), ("pb", PBYTE_ARRAY))
 
 
 class Request(DCOMCALL):
@@ -129,25 +119,6 @@ class DCERPCSessionError(DCERPCException):
     """What impacket's DCERPC.request raises for a non-zero HRESULT."""
 
 
-def blob(data):
-    """A CERTTRANSBLOB holding data (bytes); None or b"" gives the empty 0/NULL blob."""
-    b = CERTTRANSBLOB()
-    if not data:
-        b["cb"] = 0
-        b["pb"] = NULL
-    else:
-        b["cb"] = len(data)
-        b["pb"] = list(data)
-    return b
-
-
-def response_blob(resp, name):
-    b = resp[name]
-    if b["pb"] in (NULL, None) or b["cb"] == 0:
-        return b""
-    return b"".join(b["pb"]) if isinstance(b["pb"][0], bytes) else bytes(b["pb"])
-
-
 def wstr(s):
     return (s + "\0") if s is not None else NULL
 
@@ -215,14 +186,6 @@ def build_authority_only(cls, authority):
     return r
 
 
-def _c_array(name, data):
-    lines = ["static const uint8_t %s[] = {" % name]
-    for i in range(0, len(data), 12):
-        lines.append("\t" + " ".join("0x%02x," % b for b in data[i:i + 12]))
-    lines.append("};")
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":
     fixtures = [
         ("fx_request", "Request: certa-CA, id 0, CertificateTemplate:User, 30 03 02 01 05, flags 0x100",
@@ -239,7 +202,5 @@ if __name__ == "__main__":
          build_authority_only(GetCAPropertyInfo, "certa-CA")),
         ("fx_ping2", "Ping2: empty authority", build_authority_only(Ping2, "")),
     ]
-    for name, what, req in fixtures:
-        print("/* %s */" % what)
-        print(_c_array(name, req.getData()))
+    print_fixtures(fixtures)
     sys.exit(0)
