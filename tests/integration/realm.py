@@ -11,26 +11,26 @@ system /etc/krb5.conf names a foreign realm, test-infrastructure.md).
 Clients: Realm.kinit() fills a credential cache with the user's TGT and, with
 kvno, a service ticket; impacket can then use the cache (KRB5CCNAME) without
 dialling the KDC, which it would do on port 88 only. Realm.env() is the
-environment for any process that should use this realm.
+environment for any process that should use this realm. What it shares with
+samba_dc.py (client krb5.conf, kinit, stop and cleanup) is in kdc_common.py.
 
 Command line (for poking by hand):
     /usr/bin/python3 realm.py [DIR]   start, print the environment, wait for ^C
 """
 
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+import kdc_common
+from kdc_common import KINIT, KVNO
+
 KDB5_UTIL = "/usr/sbin/kdb5_util"
 KADMIN_LOCAL = "/usr/sbin/kadmin.local"
 KRB5KDC = "/usr/sbin/krb5kdc"
-KINIT = "/usr/bin/kinit"
-KVNO = "/usr/bin/kvno"
 KDESTROY = "/usr/bin/kdestroy"
 
 REALM = "CERTA.TEST"
@@ -59,7 +59,7 @@ def free_port(addr="127.0.0.1"):
     raise RuntimeError("no free port")
 
 
-class Realm:
+class Realm(kdc_common.ThrowawayServer):
     """One MIT KDC with its database, config and keytab in a temporary folder."""
 
     def __init__(self, realm=REALM, host=HOST, user=USER, password=PASSWORD, base=None,
@@ -128,24 +128,9 @@ class Realm:
                 "[logging]\n"
                 f" kdc = FILE:{self.log}\n"
             )
-        with open(self.krb5_conf, "w") as f:
-            f.write(
-                "[libdefaults]\n"
-                f" default_realm = {self.realm}\n"
-                " dns_lookup_kdc = false\n"
-                " dns_lookup_realm = false\n"
-                " rdns = false\n"
-                " dns_canonicalize_hostname = false\n"
-                " udp_preference_limit = 1\n"
-                f" default_keytab_name = FILE:{self.keytab}\n"
-                "[realms]\n"
-                f" {self.realm} = {{\n"
-                f"  kdc = 127.0.0.1:{self.port}\n"
-                " }\n"
-                "[domain_realm]\n"
-                f" .{self.realm.lower()} = {self.realm}\n"
-                f" {self.realm.lower()} = {self.realm}\n"
-            )
+        kdc_common.write_krb5_conf(self.krb5_conf, self.realm, f"127.0.0.1:{self.port}",
+                                   " udp_preference_limit = 1\n"
+                                   f" default_keytab_name = FILE:{self.keytab}\n")
         open(os.path.join(self.dir, "kadm5.acl"), "w").close()
 
     def start(self, timeout=10):
@@ -177,40 +162,11 @@ class Realm:
     def kinit(self, user=None, password=None, services=(), ccache=None):
         """TGT for user into the cache (default: self.ccache), then a ticket for
         each service principal (kvno). Returns the cache path."""
-        cc = ccache or self.ccache
-        env = self.env()
-        env["KRB5CCNAME"] = cc
-        p = subprocess.run([KINIT, self.principal(user)], input=(password or self.password) + "\n",
-                           capture_output=True, text=True, env=env, timeout=30)
-        if p.returncode != 0:
-            raise RuntimeError(f"kinit exited {p.returncode}: {p.stderr}")
-        for svc in services:
-            p = subprocess.run([KVNO, f"{svc}@{self.realm}"], capture_output=True, text=True, env=env,
-                               timeout=30)
-            if p.returncode != 0:
-                raise RuntimeError(f"kvno {svc} exited {p.returncode}: {p.stderr}")
-        return cc
+        return kdc_common.kinit(self.env(), ccache or self.ccache, self.principal(user),
+                                password or self.password, self.realm, services)
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def cleanup(self, keep=False):
-        self.stop()
-        if not keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup(keep=os.environ.get("CERTA_IT_KEEP") == "1")
+    def stop(self, timeout=5):
+        super().stop(timeout)
 
 
 def main():
@@ -218,19 +174,9 @@ def main():
         print("MIT KDC tools missing: scripts/deps.sh test", file=sys.stderr)
         return 77
     r = Realm(base=sys.argv[1] if len(sys.argv) > 1 else None)
-    t = time.monotonic()
-    r.start()
-    print(f"# realm {r.realm} up in {time.monotonic() - t:.2f} s (KDC 127.0.0.1:{r.port}, pid {r.proc.pid})")
-    for k, v in r.env({}).items():
-        print(f"export {k}={v}")
-    print(f"# user {r.principal()} password {r.password}; keytab {r.keytab}")
-    try:
-        signal.pause()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        r.cleanup(keep=True)
-    return 0
+    return kdc_common.serve(r, lambda r, s: [
+        f"# realm {r.realm} up in {s:.2f} s (KDC 127.0.0.1:{r.port}, pid {r.proc.pid})",
+        f"# user {r.principal()} password {r.password}; keytab {r.keytab}"])
 
 
 if __name__ == "__main__":

@@ -19,24 +19,26 @@ What a Kerberos test needs from it:
                                        on the target address)
 The Samba KDC puts a full PAC (logon info with group SIDs) in service tickets.
 
+What it shares with realm.py (client krb5.conf, kinit, stop and cleanup) is
+in kdc_common.py.
+
 Command line:  /usr/bin/python3 samba_dc.py [DIR]   start, print the environment, wait for ^C
 Needs root (port 88 on 127.0.0.2) and scripts/deps.sh test.
 """
 
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+import kdc_common
+from kdc_common import KINIT, KVNO
+
 SAMBA = "/usr/sbin/samba"
 SAMBA_TOOL = "/usr/bin/samba-tool"
 LDBMODIFY = "/usr/bin/ldbmodify"
-KINIT = "/usr/bin/kinit"
-KVNO = "/usr/bin/kvno"
 
 REALM = "CERTA.SAMBA"
 DOMAIN = "CERTASMB"
@@ -50,7 +52,7 @@ def available():
     return os.geteuid() == 0 and all(os.access(p, os.X_OK) for p in tools)
 
 
-class SambaDC:
+class SambaDC(kdc_common.ThrowawayServer):
     """One Samba AD DC (single process model) with its own folder."""
 
     def __init__(self, realm=REALM, domain=DOMAIN, ip=IP, adminpass=ADMIN_PASSWORD, base=None):
@@ -121,22 +123,7 @@ class SambaDC:
         self._run(*cmd, timeout=300)
         # the KDC address for clients: the DC's own krb5.conf names it by
         # host name, which does not resolve here
-        with open(self.krb5_conf, "w") as f:
-            f.write(
-                "[libdefaults]\n"
-                f" default_realm = {self.realm}\n"
-                " dns_lookup_kdc = false\n"
-                " dns_lookup_realm = false\n"
-                " rdns = false\n"
-                " dns_canonicalize_hostname = false\n"
-                "[realms]\n"
-                f" {self.realm} = {{\n"
-                f"  kdc = {self.ip}\n"
-                " }\n"
-                "[domain_realm]\n"
-                f" .{self.realm.lower()} = {self.realm}\n"
-                f" {self.realm.lower()} = {self.realm}\n"
-            )
+        kdc_common.write_krb5_conf(self.krb5_conf, self.realm, self.ip)
 
     def start(self, timeout=60):
         """Provision (unless done) and start the DC; returns self once its KDC answers."""
@@ -192,45 +179,9 @@ class SambaDC:
 
     def kinit(self, user, password, services=(), ccache=None):
         """TGT for user, then a ticket for each service principal; returns the cache path."""
-        cc = ccache or self.ccache
-        env = self.env()
-        env["KRB5CCNAME"] = cc
-        p = subprocess.run([KINIT, self.principal(user)], input=password + "\n", capture_output=True,
-                           text=True, env=env, timeout=30)
-        if p.returncode != 0:
-            raise RuntimeError(f"kinit {user} exited {p.returncode}: {p.stderr}")
-        for svc in services:
-            # an account samba-tool just wrote can take a moment to reach the KDC
-            for attempt in range(20):
-                p = subprocess.run([KVNO, f"{svc}@{self.realm}"], capture_output=True, text=True, env=env,
-                                   timeout=30)
-                if p.returncode == 0 or "not found in Kerberos database" not in p.stderr:
-                    break
-                time.sleep(0.25)
-            if p.returncode != 0:
-                raise RuntimeError(f"kvno {svc} exited {p.returncode}: {p.stderr}")
-        return cc
-
-    def stop(self, timeout=10):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.proc = None
-
-    def cleanup(self, keep=False):
-        self.stop()
-        if not keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.cleanup(keep=os.environ.get("CERTA_IT_KEEP") == "1")
+        # an account samba-tool just wrote can take a moment to reach the KDC: 20 tries
+        return kdc_common.kinit(self.env(), ccache or self.ccache, self.principal(user), password, self.realm,
+                                services, kvno_tries=20)
 
 
 def main():
@@ -238,21 +189,14 @@ def main():
         print("Samba AD DC tools missing or not root: scripts/deps.sh test", file=sys.stderr)
         return 77
     dc = SambaDC(base=sys.argv[1] if len(sys.argv) > 1 else None)
-    t = time.monotonic()
-    dc.start()
-    dc.add_user("alice", "Samba-Horse-7!")
-    dc.add_ca_account()
-    print(f"# Samba DC {dc.realm} ({dc.domain}) on {dc.ip} up in {time.monotonic() - t:.1f} s, pid {dc.proc.pid}")
-    for k, v in dc.env({}).items():
-        print(f"export {k}={v}")
-    print(f"# user alice@{dc.realm} password Samba-Horse-7!; CA keytab {dc.keytab} (HOST/{dc.host})")
-    try:
-        signal.pause()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        dc.cleanup(keep=True)
-    return 0
+
+    def prepare(dc):
+        dc.add_user("alice", "Samba-Horse-7!")
+        dc.add_ca_account()
+
+    return kdc_common.serve(dc, lambda dc, s: [
+        f"# Samba DC {dc.realm} ({dc.domain}) on {dc.ip} up in {s:.1f} s, pid {dc.proc.pid}",
+        f"# user alice@{dc.realm} password Samba-Horse-7!; CA keytab {dc.keytab} (HOST/{dc.host})"], prepare)
 
 
 if __name__ == "__main__":
