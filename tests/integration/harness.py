@@ -236,6 +236,20 @@ class Certad:
         return dce
 
 
+class CertadTestCase(unittest.TestCase):
+    """A TestCase whose tests share one certad with the default configuration
+    (cls.ca), started before the first test; after the last it must exit
+    cleanly."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ca = Certad().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ca.assert_clean_exit()
+
+
 def split_pdus(chunks):
     """Cut the recorded byte stream into whole PDUs by frag_length (C706 12.6.4)."""
     data = b"".join(chunks)

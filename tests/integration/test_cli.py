@@ -54,15 +54,7 @@ class ConfigErrorTest(unittest.TestCase):
         self.assertEqual(run(CERTA, "errors", "0x12345678").returncode, 1)
 
 
-class RunningDaemonTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ca = harness.Certad().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ca.assert_clean_exit()
-
+class RunningDaemonTest(harness.CertadTestCase):
     def test_banner(self):
         err = self.ca.stderr()
         self.assertIn('CA "certa-test-CA"', err)

@@ -11,14 +11,12 @@ import os
 import re
 import subprocess
 import tempfile
-import unittest
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from impacket.dcerpc.v5.rpcrt import (RPC_C_AUTHN_LEVEL_PKT_INTEGRITY, RPC_C_AUTHN_LEVEL_PKT_PRIVACY,
-                                      DCERPCException)
+from impacket.dcerpc.v5.rpcrt import RPC_C_AUTHN_LEVEL_PKT_INTEGRITY, RPC_C_AUTHN_LEVEL_PKT_PRIVACY
 
 import harness
 import icpr_ndr
@@ -68,15 +66,7 @@ class Result:
                 f"message={self.message!r}")
 
 
-class IcprTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ca = harness.Certad().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ca.assert_clean_exit()
-
+class IcprTest(harness.CertadTestCase):
     def call(self, authority=CA_NAME, request_id=0, attribs="CertificateTemplate:User", csr=None,
              level=RPC_C_AUTHN_LEVEL_PKT_PRIVACY, raw_attribs=None, verify=False):
         port = self.ca.epm_resolve(ICPR_UUID)

@@ -7,7 +7,6 @@ still work afterwards (C706 12.6.4, MS-RPCE 3.3.1.5)."""
 import random
 import socket
 import struct
-import unittest
 import uuid
 
 import harness
@@ -58,15 +57,7 @@ def recv_pdu(sock):
     return data
 
 
-class MalformedTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ca = harness.Certad().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ca.assert_clean_exit()
-
+class MalformedTest(harness.CertadTestCase):
     def exchange(self, payload, half_close=True, port=None):
         """Send payload on a fresh connection; return what came back within 10 s."""
         with socket.create_connection(("127.0.0.1", port or self.ca.epm_port), timeout=10) as s:

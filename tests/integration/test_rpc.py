@@ -5,8 +5,6 @@ PKT_INTEGRITY and PKT_PRIVACY work there and mgmt inq_if_ids lists the
 interfaces served there; a wrong password, an unknown opnum and an unknown interface are
 refused the way Windows refuses them (MS-RPCE 3.3.1.5.2, C706 12.6.4.1)."""
 
-import unittest
-
 from impacket.dcerpc.v5 import mgmt
 from impacket.dcerpc.v5.rpcrt import (DCERPCException, RPC_C_AUTHN_LEVEL_CONNECT,
                                       RPC_C_AUTHN_LEVEL_PKT_INTEGRITY, RPC_C_AUTHN_LEVEL_PKT_PRIVACY)
@@ -27,15 +25,7 @@ def if_ids(resp):
     return {bin_to_string(ref["Data"]["Uuid"]).lower() for ref in resp["if_id_vector"]["if_id"]}
 
 
-class RpcTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.ca = harness.Certad().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ca.assert_clean_exit()
-
+class RpcTest(harness.CertadTestCase):
     def dynamic_port(self):
         port = self.ca.epm_resolve(ICPR_UUID)
         self.assertEqual(port, self.ca.dynamic_port,

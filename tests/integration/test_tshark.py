@@ -71,17 +71,13 @@ class Capture:
         self.err.close()
 
 
-class TsharkTest(unittest.TestCase):
+class TsharkTest(harness.CertadTestCase):
     @classmethod
     def setUpClass(cls):
         why = capture_problem()
         if why:
             raise unittest.SkipTest(why)
-        cls.ca = harness.Certad().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ca.assert_clean_exit()
+        super().setUpClass()
 
     def tshark(self, *args):
         ports = (self.ca.epm_port, self.ca.dynamic_port)
