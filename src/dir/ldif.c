@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/ascii.h"
 #include "util/cursor.h"
 
 typedef struct parser {
@@ -224,9 +225,6 @@ static cerr_t start_entry(parser_t *p, size_t line, uint8_t *dn)
 
 /* ---- logical lines ---- */
 
-static bool is_alpha(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-static bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
-
 /* valid_attrdesc checks RFC 2849 AttributeDescription on our NUL-terminated
  * copy: (numericoid | ALPHA *(ALPHA / DIGIT / "-")) *(";" 1*opt-char). */
 static bool valid_attrdesc(const char *s, size_t n)
@@ -235,7 +233,7 @@ static bool valid_attrdesc(const char *s, size_t n)
 	if (n == 0) {
 		return false;
 	}
-	if (is_digit((uint8_t)s[0])) {
+	if (ascii_is_digit((uint8_t)s[0])) {
 		bool prev_dot = true; /* no leading dot */
 		for (; i < n && s[i] != ';'; i++) {
 			if (s[i] == '.') {
@@ -243,7 +241,7 @@ static bool valid_attrdesc(const char *s, size_t n)
 					return false;
 				}
 				prev_dot = true;
-			} else if (is_digit((uint8_t)s[i])) {
+			} else if (ascii_is_digit((uint8_t)s[i])) {
 				prev_dot = false;
 			} else {
 				return false;
@@ -252,9 +250,9 @@ static bool valid_attrdesc(const char *s, size_t n)
 		if (prev_dot) {
 			return false;
 		}
-	} else if (is_alpha((uint8_t)s[0])) {
+	} else if (ascii_is_alpha((uint8_t)s[0])) {
 		for (; i < n && s[i] != ';'; i++) {
-			if (!is_alpha((uint8_t)s[i]) && !is_digit((uint8_t)s[i]) && s[i] != '-') {
+			if (!ascii_is_alpha((uint8_t)s[i]) && !ascii_is_digit((uint8_t)s[i]) && s[i] != '-') {
 				return false;
 			}
 		}
@@ -264,7 +262,7 @@ static bool valid_attrdesc(const char *s, size_t n)
 	while (i < n) { /* s[i] == ';' starts an option */
 		size_t start = ++i;
 		for (; i < n && s[i] != ';'; i++) {
-			if (!is_alpha((uint8_t)s[i]) && !is_digit((uint8_t)s[i]) && s[i] != '-') {
+			if (!ascii_is_alpha((uint8_t)s[i]) && !ascii_is_digit((uint8_t)s[i]) && s[i] != '-') {
 				return false;
 			}
 		}

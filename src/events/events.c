@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/ascii.h"
 #include "util/cursor.h"
 #include "util/log.h"
 
@@ -262,27 +263,13 @@ static bool expect(cur_t *c, uint8_t want)
 	return cur_skip(c, 1);
 }
 
-static int hexval(uint8_t ch)
-{
-	if (ch >= '0' && ch <= '9') {
-		return ch - '0';
-	}
-	if (ch >= 'a' && ch <= 'f') {
-		return ch - 'a' + 10;
-	}
-	if (ch >= 'A' && ch <= 'F') {
-		return ch - 'A' + 10;
-	}
-	return -1;
-}
-
 static bool get_hex4(cur_t *c, uint32_t *out)
 {
 	uint32_t v = 0;
 	for (int i = 0; i < 4; i++) {
 		uint8_t ch;
 		int h;
-		if (!cur_get_u8(c, &ch) || (h = hexval(ch)) < 0) {
+		if (!cur_get_u8(c, &ch) || (h = ascii_hex_value(ch)) < 0) {
 			return false;
 		}
 		v = (v << 4) | (uint32_t)h;

@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "rpc/ntlm_crypto.h"
+#include "util/ascii.h"
 #include "util/cursor.h"
 #include "util/log.h"
 #include "util/utf16.h"
@@ -352,27 +353,13 @@ bool accounts_group_has_member(const acct_group_t *g, const char *sid)
  *   group <TAB> name <TAB> rid <TAB> member SIDs, comma-separated ("-" if none)
  */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
-
 static bool parse_hash(const char *s, uint8_t out[16])
 {
 	if (strlen(s) != 32) {
 		return false;
 	}
 	for (int i = 0; i < 16; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = ascii_hex_value(s[2 * i]), lo = ascii_hex_value(s[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			return false;
 		}

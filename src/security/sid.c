@@ -11,23 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/ascii.h"
+
 /* ---- string form (MS-DTYP 2.4.2.1) ---- */
-
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-
-static int hex_val(char ch)
-{
-	if (ch >= '0' && ch <= '9') {
-		return ch - '0';
-	}
-	if (ch >= 'a' && ch <= 'f') {
-		return ch - 'a' + 10;
-	}
-	if (ch >= 'A' && ch <= 'F') {
-		return ch - 'A' + 10;
-	}
-	return -1;
-}
 
 /* dec32 reads 1..10 decimal digits without a leading zero (unless the number
  * is 0) and with a value below 2^32, advancing *pos. */
@@ -36,7 +22,7 @@ static bool dec32(const char *s, size_t len, size_t *pos, uint32_t *out)
 	size_t i = *pos;
 	uint64_t v = 0;
 	size_t n = 0;
-	while (i < len && is_digit(s[i])) {
+	while (i < len && ascii_is_digit(s[i])) {
 		if (++n > 10) {
 			return false;
 		}
@@ -65,14 +51,14 @@ cerr_t sid_parse_n(sid_t *out, const char *s, size_t len)
 		i += 2;
 		uint64_t v = 0;
 		for (int k = 0; k < 12; k++) {
-			int h = i < len ? hex_val(s[i]) : -1;
+			int h = i < len ? ascii_hex_value(s[i]) : -1;
 			if (h < 0) {
 				return CERR_MALFORMED;
 			}
 			v = (v << 4) | (uint64_t)h;
 			i++;
 		}
-		if (i < len && hex_val(s[i]) >= 0) {
+		if (i < len && ascii_hex_value(s[i]) >= 0) {
 			return CERR_MALFORMED;
 		}
 		sid.authority = v;

@@ -8,25 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9') {
-		return ch - '0';
-	}
-	if (ch >= 'a' && ch <= 'f') {
-		return ch - 'a' + 10;
-	}
-	if (ch >= 'A' && ch <= 'F') {
-		return ch - 'A' + 10;
-	}
-	return -1;
-}
+#include "util/ascii.h"
 
 static bool hexn(const char *s, int n, uint32_t *out)
 {
 	uint32_t v = 0;
 	for (int i = 0; i < n; i++) {
-		int h = hexval(s[i]);
+		int h = ascii_hex_value(s[i]);
 		if (h < 0) {
 			return false;
 		}
