@@ -9,18 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "security/rights.h"
 #include "security/token.h"
 #include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                 \
-	do {                     \
-		if (!(x)) {      \
-			abort(); \
-		}                \
-	} while (0)
 
 /* A resolver with a few local names, as the accounts store would answer. */
 static bool resolve(void *ctx, const char *name, sid_t *out)

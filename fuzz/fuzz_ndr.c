@@ -15,18 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "rpc/epm.h"
 #include "rpc/mgmt.h"
 #include "rpc/ndr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                 \
-	do {                     \
-		if (!(x)) {      \
-			abort(); \
-		}                \
-	} while (0)
 
 /* A fixed set of registrations for the handlers to read. */
 static rpc_iface_t f_epm, f_mgmt, f_icpr, f_other;

@@ -9,16 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "dcom/objref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                 \
-	do {                     \
-		if (!(x)) {      \
-			abort(); \
-		}                \
-	} while (0)
 
 static bool same_dsa(const dcom_dualstringarray_t *x, const dcom_dualstringarray_t *y)
 {

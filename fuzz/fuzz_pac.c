@@ -9,19 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "security/pac.h"
 #include "security/rights.h"
 #include "security/token.h"
 #include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                 \
-	do {                     \
-		if (!(x)) {      \
-			abort(); \
-		}                \
-	} while (0)
 
 /* check_sid: packet form and string form both round-trip. */
 static void check_sid(const sid_t *sid)

@@ -9,17 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
 #include "rpc/pdu.h"
 #include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(x)                \
-	do {                    \
-		if (!(x)) {     \
-			abort(); \
-		}               \
-	} while (0)
 
 static bool same_cur(const cur_t *a, const cur_t *b)
 {
