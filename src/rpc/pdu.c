@@ -705,6 +705,21 @@ static void w_stub_and_verifier(buf_t *b, const pdu_writer_t *w, const uint8_t *
 	lay->pdu_length = b->len - w->start;
 }
 
+/* w_stub_end finishes a request or response fragment: the stub and verifier
+ * (w_stub_and_verifier), the patched lengths, and the layout in *out (when
+ * not NULL) once the fragment is whole. */
+static cerr_t w_stub_end(buf_t *b, pdu_writer_t *w, const uint8_t *stub, size_t stub_len,
+			 const rpc_out_auth_t *auth, size_t sig_len, rpc_frag_layout_t *out)
+{
+	rpc_frag_layout_t lay;
+	w_stub_and_verifier(b, w, stub, stub_len, auth, sig_len, &lay);
+	cerr_t e = w_end(b, w, auth ? sig_len : 0);
+	if (e == CERR_OK && out) {
+		*out = lay;
+	}
+	return e;
+}
+
 static bool frag_args_ok(const uint8_t *stub, size_t stub_len, const rpc_out_auth_t *auth, size_t sig_len)
 {
 	if ((stub_len && !stub) || stub_len > RPC_FRAG_MAX) {
@@ -734,13 +749,7 @@ cerr_t rpc_pdu_encode_request_frag(buf_t *b, const rpc_hdr_t *h, uint32_t alloc_
 	if (object) {
 		buf_put_guid(b, object);
 	}
-	rpc_frag_layout_t lay;
-	w_stub_and_verifier(b, &w, stub, stub_len, auth, sig_len, &lay);
-	e = w_end(b, &w, auth ? sig_len : 0);
-	if (e == CERR_OK && out) {
-		*out = lay;
-	}
-	return e;
+	return w_stub_end(b, &w, stub, stub_len, auth, sig_len, out);
 }
 
 cerr_t rpc_pdu_encode_response_frag(buf_t *b, const rpc_hdr_t *h, uint32_t alloc_hint, uint16_t ctx_id,
@@ -759,11 +768,5 @@ cerr_t rpc_pdu_encode_response_frag(buf_t *b, const rpc_hdr_t *h, uint32_t alloc
 	buf_put_u16(b, ctx_id);
 	buf_put_u8(b, 0); /* cancel_count */
 	buf_put_u8(b, 0); /* reserved */
-	rpc_frag_layout_t lay;
-	w_stub_and_verifier(b, &w, stub, stub_len, auth, sig_len, &lay);
-	e = w_end(b, &w, auth ? sig_len : 0);
-	if (e == CERR_OK && out) {
-		*out = lay;
-	}
-	return e;
+	return w_stub_end(b, &w, stub, stub_len, auth, sig_len, out);
 }
