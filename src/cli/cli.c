@@ -156,8 +156,7 @@ void cli_wipe(void *p, size_t n)
 	OPENSSL_cleanse(p, n);
 }
 
-/* read one line into out without its end-of-line; false on EOF or overflow */
-static bool read_line(int fd, char *out, size_t n)
+bool cli_read_line(int fd, char *out, size_t n)
 {
 	size_t len = 0;
 	for (;;) {
@@ -200,10 +199,21 @@ static bool prompt_tty(int tty, const char *prompt, char *out, size_t n)
 		quiet.c_lflag |= ECHONL;
 		tcsetattr(tty, TCSAFLUSH, &quiet);
 	}
-	bool ok = read_line(tty, out, n);
+	bool ok = cli_read_line(tty, out, n);
 	if (echo_off) {
 		tcsetattr(tty, TCSAFLUSH, &old);
 	}
+	return ok;
+}
+
+bool cli_prompt_password(const char *prompt, char *out, size_t n)
+{
+	int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (tty < 0) {
+		return false;
+	}
+	bool ok = prompt_tty(tty, prompt, out, n);
+	close(tty);
 	return ok;
 }
 
@@ -211,7 +221,7 @@ int cli_read_password(const char *prog, const char *prompt, bool from_stdin, boo
 		      size_t out_len)
 {
 	if (from_stdin) {
-		if (!read_line(STDIN_FILENO, out, out_len) || !*out) {
+		if (!cli_read_line(STDIN_FILENO, out, out_len) || !*out) {
 			fprintf(stderr, "%s: no password on standard input (one line, at most %zu bytes)\n", prog,
 				out_len - 1);
 			return EX_DATAERR;

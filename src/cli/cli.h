@@ -50,6 +50,13 @@ int cli_make_state(const cli_env_t *env);
  * malloc'd; NULL on allocation failure. */
 char *cli_path(const cli_env_t *env, const char *rel);
 
+/* cli_read_line reads one line from fd into out without its end-of-line, a
+ * byte at a time (so a second call on stdin sees the next line). False at EOF
+ * before any byte, or when the line does not fit in n - 1 bytes (out wiped). */
+bool cli_read_line(int fd, char *out, size_t n);
+/* cli_prompt_password writes prompt to /dev/tty and reads a line with echo off;
+ * false without a terminal or without input. */
+bool cli_prompt_password(const char *prompt, char *out, size_t n);
 /* cli_read_password reads one password: with from_stdin, one line of stdin;
  * otherwise from /dev/tty without echo, twice when confirm is set. Empty
  * passwords are refused. Returns 0 or an exit code (message printed). */

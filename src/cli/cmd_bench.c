@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "cli/cli.h"
 #include "cli/subcommands.h"
 #include "rpc/client.h"
 #include "rpc/pdu.h"
@@ -175,18 +176,6 @@ static bool parse_positive(const char *s, double *out)
 		return false;
 	}
 	*out = v;
-	return true;
-}
-
-static bool read_line(FILE *f, char *out, size_t n)
-{
-	if (!fgets(out, (int)n, f)) {
-		return false;
-	}
-	size_t len = strlen(out);
-	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r')) {
-		out[--len] = '\0';
-	}
 	return true;
 }
 
@@ -961,7 +950,7 @@ int cmd_bench_main(int argc, char **argv)
 		o->user = bs + 1;
 	}
 	if (o->user) {
-		bool ok = o->password_stdin && read_line(stdin, b->password, sizeof(b->password));
+		bool ok = o->password_stdin && cli_read_line(STDIN_FILENO, b->password, sizeof(b->password));
 		if (!ok) {
 			fprintf(stderr, "certa bench: no password (give it on stdin with --password-stdin)\n");
 			rc = EX_NOINPUT;

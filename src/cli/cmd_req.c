@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -36,6 +35,7 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
+#include "cli/cli.h"
 #include "cli/subcommands.h"
 #include "rpc/client.h"
 #include "rpc/pdu.h"
@@ -132,44 +132,6 @@ static bool parse_u32(const char *s, uint32_t *out)
 	}
 	*out = (uint32_t)v;
 	return true;
-}
-
-/* read_line reads one line (without the newline) from f into out. */
-static bool read_line(FILE *f, char *out, size_t n)
-{
-	if (!fgets(out, (int)n, f)) {
-		return false;
-	}
-	size_t len = strlen(out);
-	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r')) {
-		out[--len] = '\0';
-	}
-	return true;
-}
-
-/* prompt_password asks on the terminal with echo off. */
-static bool prompt_password(const char *prompt, char *out, size_t n)
-{
-	FILE *tty = fopen("/dev/tty", "r+");
-	if (!tty) {
-		return false;
-	}
-	fputs(prompt, tty);
-	fflush(tty);
-	struct termios old, noecho;
-	bool restore = tcgetattr(fileno(tty), &old) == 0;
-	if (restore) {
-		noecho = old;
-		noecho.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &noecho);
-	}
-	bool ok = read_line(tty, out, n);
-	if (restore) {
-		tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	}
-	fputs("\n", tty);
-	fclose(tty);
-	return ok;
 }
 
 static EVP_PKEY *generate_key(const char *alg)
@@ -946,8 +908,8 @@ int cmd_req_main(int argc, char **argv)
 	req_result_t r = {0};
 
 	if (o.user && o.auth_level != RPC_AUTH_LEVEL_NONE) {
-		bool ok = o.password_stdin ? read_line(stdin, password, sizeof(password))
-					   : prompt_password("Password: ", password, sizeof(password));
+		bool ok = o.password_stdin ? cli_read_line(STDIN_FILENO, password, sizeof(password))
+					   : cli_prompt_password("Password: ", password, sizeof(password));
 		if (!ok) {
 			fprintf(stderr, "certa req: no password (use --password-stdin or a terminal)\n");
 			rc = EX_NOINPUT;
@@ -955,8 +917,8 @@ int cmd_req_main(int argc, char **argv)
 		}
 	}
 	if (o.pfx) {
-		bool ok = o.pfx_password_stdin ? read_line(stdin, pfx_password, sizeof(pfx_password))
-					       : prompt_password("PKCS#12 password: ", pfx_password,
+		bool ok = o.pfx_password_stdin ? cli_read_line(STDIN_FILENO, pfx_password, sizeof(pfx_password))
+					       : cli_prompt_password("PKCS#12 password: ", pfx_password,
 								 sizeof(pfx_password));
 		if (!ok) {
 			fprintf(stderr, "certa req: no PKCS#12 password\n");
