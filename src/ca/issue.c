@@ -19,30 +19,7 @@
 #include "util/cursor.h"
 #include "util/log.h"
 
-/* ---- DER building on buf_t (X.690 8.1.3 definite lengths) ---- */
-
-static void der_put_len(buf_t *b, size_t n)
-{
-	if (n < 0x80) {
-		buf_put_u8(b, (uint8_t)n);
-	} else if (n <= 0xff) {
-		buf_put_u8(b, 0x81);
-		buf_put_u8(b, (uint8_t)n);
-	} else if (n <= 0xffff) {
-		buf_put_u8(b, 0x82);
-		buf_put_u16be(b, (uint16_t)n);
-	} else {
-		buf_put_u8(b, 0x84);
-		buf_put_u32be(b, (uint32_t)n);
-	}
-}
-
-static void der_put_tlv(buf_t *b, uint8_t tag, const void *content, size_t len)
-{
-	buf_put_u8(b, tag);
-	der_put_len(b, len);
-	buf_put_bytes(b, content, len);
-}
+/* ---- DER building on buf_t (buf_put_der_tlv) ---- */
 
 /* der_put_oid appends the DER OBJECT IDENTIFIER for dotted text. */
 static bool der_put_oid(buf_t *b, const char *oid)
@@ -74,9 +51,9 @@ static void der_put_uint(buf_t *b, uint32_t v)
 	}
 	/* keep the leading 0 only if the first value byte has its top bit set */
 	if (bytes[1] & 0x80) {
-		der_put_tlv(b, 0x02, bytes, n);
+		buf_put_der_tlv(b, 0x02, bytes, n);
 	} else {
-		der_put_tlv(b, 0x02, bytes + 1, n - 1);
+		buf_put_der_tlv(b, 0x02, bytes + 1, n - 1);
 	}
 }
 
@@ -115,7 +92,7 @@ static bool add_template_ext(X509 *x, const ca_template_t *t)
 		der_put_uint(&in, t->revision);
 		der_put_uint(&in, t->minor_revision);
 		if (ok && buf_ok(&in)) {
-			der_put_tlv(&b, 0x30, in.data, in.len);
+			buf_put_der_tlv(&b, 0x30, in.data, in.len);
 		} else {
 			b.err = true;
 		}
@@ -127,7 +104,7 @@ static bool add_template_ext(X509 *x, const ca_template_t *t)
 		buf_free(&b);
 		return false;
 	}
-	der_put_tlv(&b, 0x1E, ASN1_STRING_get0_data(bmp), (size_t)ASN1_STRING_length(bmp));
+	buf_put_der_tlv(&b, 0x1E, ASN1_STRING_get0_data(bmp), (size_t)ASN1_STRING_length(bmp));
 	ASN1_STRING_free(bmp);
 	return add_raw_ext(x, OID_ENROLL_CERTTYPE, 0, &b);
 }
@@ -144,12 +121,12 @@ static bool add_app_policies_ext(X509 *x, char *const *oids, size_t n)
 		buf_init(&one, 1024);
 		ok = der_put_oid(&one, oids[i]) && buf_ok(&one);
 		if (ok) {
-			der_put_tlv(&in, 0x30, one.data, one.len);
+			buf_put_der_tlv(&in, 0x30, one.data, one.len);
 		}
 		buf_free(&one);
 	}
 	if (ok && buf_ok(&in)) {
-		der_put_tlv(&b, 0x30, in.data, in.len);
+		buf_put_der_tlv(&b, 0x30, in.data, in.len);
 	} else {
 		b.err = true;
 	}
@@ -539,15 +516,15 @@ cerr_t issue_chain_pkcs7_der(const uint8_t *leaf, size_t leaf_len, const uint8_t
 	}
 	buf_put_bytes(&certs, ca, ca_len);
 	buf_put_bytes(&sd, version_digests_content, sizeof(version_digests_content));
-	der_put_tlv(&sd, 0xa0, certs.data, certs_len);
+	buf_put_der_tlv(&sd, 0xa0, certs.data, certs_len);
 	buf_put_bytes(&sd, no_signers, sizeof(no_signers));
 	buf_t sd_tlv, body;
 	buf_init(&sd_tlv, 0);
 	buf_init(&body, 0);
-	der_put_tlv(&sd_tlv, 0x30, sd.data, sd.len);
+	buf_put_der_tlv(&sd_tlv, 0x30, sd.data, sd.len);
 	buf_put_bytes(&body, oid_signed, sizeof(oid_signed));
-	der_put_tlv(&body, 0xa0, sd_tlv.data, sd_tlv.len);
-	der_put_tlv(&out, 0x30, body.data, body.len);
+	buf_put_der_tlv(&body, 0xa0, sd_tlv.data, sd_tlv.len);
+	buf_put_der_tlv(&out, 0x30, body.data, body.len);
 	cerr_t rc = buf_ok(&certs) && buf_ok(&sd) && buf_ok(&sd_tlv) && buf_ok(&body) && buf_ok(&out) ? CERR_OK
 													: CERR_NOMEM;
 	if (rc == CERR_OK) {

@@ -281,24 +281,6 @@ static bool der_tlv(cur_t *c, uint8_t *tag, cur_t *all, cur_t *val)
 	return cur_get_bytes(c, all, hdr + len) && cur_sub(all, hdr, len, val);
 }
 
-static void der_put_tlv(buf_t *b, uint8_t tag, const void *p, size_t n)
-{
-	buf_put_u8(b, tag);
-	if (n < 0x80) {
-		buf_put_u8(b, (uint8_t)n);
-	} else if (n <= 0xff) {
-		buf_put_u8(b, 0x81);
-		buf_put_u8(b, (uint8_t)n);
-	} else if (n <= 0xffff) {
-		buf_put_u8(b, 0x82);
-		buf_put_u16be(b, (uint16_t)n);
-	} else {
-		buf_put_u8(b, 0x84);
-		buf_put_u32be(b, (uint32_t)n);
-	}
-	buf_put_bytes(b, p, n);
-}
-
 /* unframe_ap_req gives the bare AP-REQ when in is a framed Kerberos AP-REQ
  * (RFC 1964 1.1: [APPLICATION 0] { krb5 OID, TOK_ID 01 00, AP-REQ }). */
 static bool unframe_ap_req(const cur_t *in, cur_t *raw)
@@ -353,8 +335,8 @@ static bool spnego_unframe(const cur_t *in, buf_t *out)
 		if (tag == 0xa2 && der_tlv(&val, &t2, &tok_all, &tok) && t2 == 0x04 && cur_empty(&val) &&
 		    unframe_ap_req(&tok, &raw)) {
 			buf_reset(&tmp);
-			der_put_tlv(&tmp, 0x04, cur_data(&raw), cur_len(&raw));
-			der_put_tlv(&fields, 0xa2, tmp.data, tmp.len);
+			buf_put_der_tlv(&tmp, 0x04, cur_data(&raw), cur_len(&raw));
+			buf_put_der_tlv(&fields, 0xa2, tmp.data, tmp.len);
 			rewrote = true;
 		} else {
 			buf_put_bytes(&fields, cur_data(&el), cur_len(&el));
@@ -362,11 +344,11 @@ static bool spnego_unframe(const cur_t *in, buf_t *out)
 	}
 	if (ok && rewrote) {
 		buf_reset(&tmp);
-		der_put_tlv(&tmp, 0x30, fields.data, fields.len);
+		buf_put_der_tlv(&tmp, 0x30, fields.data, fields.len);
 		buf_reset(&tmp2);
 		buf_put_bytes(&tmp2, cur_data(&oid_all), cur_len(&oid_all));
-		der_put_tlv(&tmp2, 0xa0, tmp.data, tmp.len);
-		der_put_tlv(out, 0x60, tmp2.data, tmp2.len);
+		buf_put_der_tlv(&tmp2, 0xa0, tmp.data, tmp.len);
+		buf_put_der_tlv(out, 0x60, tmp2.data, tmp2.len);
 		ok = buf_ok(&fields) && buf_ok(&tmp) && buf_ok(&tmp2) && buf_ok(out);
 	}
 	buf_free(&fields);

@@ -284,6 +284,24 @@ void buf_put_guid(buf_t *b, const guid_t *g)
 	buf_put_bytes(b, g->d4, 8);
 }
 
+void buf_put_der_tlv(buf_t *b, uint8_t tag, const void *content, size_t n)
+{
+	buf_put_u8(b, tag);
+	if (n < 0x80) {
+		buf_put_u8(b, (uint8_t)n);
+	} else if (n <= 0xff) {
+		buf_put_u8(b, 0x81);
+		buf_put_u8(b, (uint8_t)n);
+	} else if (n <= 0xffff) {
+		buf_put_u8(b, 0x82);
+		buf_put_u16be(b, (uint16_t)n);
+	} else {
+		buf_put_u8(b, 0x84);
+		buf_put_u32be(b, (uint32_t)n);
+	}
+	buf_put_bytes(b, content, n);
+}
+
 void buf_align(buf_t *b, size_t a)
 {
 	buf_put_zeros(b, pad_for(b->len - b->base, a));

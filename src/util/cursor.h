@@ -97,6 +97,8 @@ void buf_put_u32be(buf_t *b, uint32_t v);
 void buf_put_bytes(buf_t *b, const void *p, size_t n);
 void buf_put_zeros(buf_t *b, size_t n);
 void buf_put_guid(buf_t *b, const guid_t *g);
+/* buf_put_der_tlv appends a DER tag, definite length (X.690 8.1.3) and content. */
+void buf_put_der_tlv(buf_t *b, uint8_t tag, const void *content, size_t n);
 /* buf_align pads with zeros to the next multiple of a from base. */
 void buf_align(buf_t *b, size_t a);
 /* buf_reserve appends n zero bytes and returns their offset, for fields
