@@ -479,11 +479,9 @@ static bool valid_ip(const char *v)
 	return inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1;
 }
 
-static bool valid_template_name(const char *v)
+/* name_chars_ok: letters, digits, '-', '_' and '.' only (template and NetBIOS names). */
+static bool name_chars_ok(const char *v)
 {
-	if (!*v || strlen(v) > 64) {
-		return false;
-	}
 	for (const char *p = v; *p; p++) {
 		unsigned char ch = (unsigned char)*p;
 		if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.') {
@@ -493,19 +491,15 @@ static bool valid_template_name(const char *v)
 	return true;
 }
 
+static bool valid_template_name(const char *v)
+{
+	return *v && strlen(v) <= 64 && name_chars_ok(v);
+}
+
 static bool valid_netbios(const char *v)
 {
 	size_t n = strlen(v);
-	if (n < 1 || n > 15 || v[0] == '.' || v[0] == '-') {
-		return false;
-	}
-	for (const char *p = v; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (!isalnum(ch) && ch != '-' && ch != '_' && ch != '.') {
-			return false;
-		}
-	}
-	return true;
+	return n >= 1 && n <= 15 && v[0] != '.' && v[0] != '-' && name_chars_ok(v);
 }
 
 /* RFC 1035 2.3.4: labels of letters, digits and hyphens, 1-63 octets, name
