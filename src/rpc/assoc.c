@@ -799,6 +799,20 @@ static bool primary_failed(const assoc_t *a)
 /* ------------------------------------------------------------------ */
 /* bind */
 
+/* bind_reply_flags: the pfc_flags of a bind_ack / alter_context_resp. A client
+ * offering header signing gets it echoed (MS-RPCE 3.3.1.5.2.2), which agrees on
+ * it; the provider decides what that means for its verifiers. */
+static uint8_t bind_reply_flags(assoc_t *a, const rpc_pdu_t *p)
+{
+	uint8_t flags = RPC_PFC_FIRST_FRAG | RPC_PFC_LAST_FRAG;
+	if (p->hdr.pfc_flags & RPC_PFC_SUPPORT_HEADER_SIGN) {
+		a->client_hdr_sign = true;
+		a->header_sign = true;
+		flags |= RPC_PFC_SUPPORT_HEADER_SIGN;
+	}
+	return flags;
+}
+
 static cerr_t handle_bind(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *out)
 {
 	uint32_t call_id = p->hdr.call_id;
@@ -844,14 +858,7 @@ static cerr_t handle_bind(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *o
 		return emit_bind_nak(a, out, call_id, RPC_NAK_NOT_SPECIFIED);
 	}
 
-	uint8_t flags = RPC_PFC_FIRST_FRAG | RPC_PFC_LAST_FRAG;
-	if (p->hdr.pfc_flags & RPC_PFC_SUPPORT_HEADER_SIGN) {
-		/* MS-RPCE 3.3.1.5.2.2: echo to agree on header signing; the provider
-		 * decides what that means for its verifiers */
-		a->client_hdr_sign = true;
-		a->header_sign = true;
-		flags |= RPC_PFC_SUPPORT_HEADER_SIGN;
-	}
+	uint8_t flags = bind_reply_flags(a, p);
 
 	buf_t token;
 	buf_init(&token, RPC_FRAG_MAX);
@@ -1003,12 +1010,7 @@ static cerr_t handle_alter(assoc_t *a, const rpc_pdu_t *p, arena_t *tmp, buf_t *
 		return fault_close(a, out, call_id, 0, CERR_NCA_S_PROTO_ERROR, true, CERR_PROTOCOL);
 	}
 
-	uint8_t flags = RPC_PFC_FIRST_FRAG | RPC_PFC_LAST_FRAG;
-	if (p->hdr.pfc_flags & RPC_PFC_SUPPORT_HEADER_SIGN) {
-		a->client_hdr_sign = true;
-		a->header_sign = true;
-		flags |= RPC_PFC_SUPPORT_HEADER_SIGN;
-	}
+	uint8_t flags = bind_reply_flags(a, p);
 
 	buf_t token;
 	buf_init(&token, RPC_FRAG_MAX);
